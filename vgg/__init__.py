@@ -1,0 +1,20 @@
+"""VGG Explorer's library: the VGG family as in torchvision and the paper, and its analysis.
+
+Pure Python and torch; never imports streamlit.
+"""
+
+from vgg.builders import build, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
+from vgg.classes import imagenet_classes
+from vgg.configs import CONFIGS, VARIANTS, resolve_config, variant_name
+from vgg.errors import ImageError, InputSizeError, SpecError, WeightsError
+from vgg.model import VGG, LayerInfo
+from vgg.published import PUBLISHED, PublishedVariant
+from vgg.spec import LRN, Conv, MaxPool, VGGSpec, parse_spec
+from vgg.weights import check_state_dict, load_into, load_state_dict
+
+__all__ = [
+    "CONFIGS", "LRN", "PUBLISHED", "VARIANTS", "VGG", "Conv", "ImageError", "InputSizeError", "LayerInfo",
+    "MaxPool", "PublishedVariant", "SpecError", "VGGSpec", "WeightsError", "build", "check_state_dict",
+    "imagenet_classes", "load_into", "load_state_dict", "parse_spec", "resolve_config", "variant_name",
+    "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+]

@@ -1,0 +1,7 @@
+"""``python -m vgg``: see vgg/cli."""
+
+import sys
+
+from vgg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,149 @@
+"""Loading checkpoints: torchvision's published ImageNet weights, a URL, or a local file.
+
+Downloads go through ``torch.hub.load_state_dict_from_url`` into torch's hub cache with the hash
+checked, so a user who already has torchvision's files does not download them again, and a file
+whose hash is wrong is never moved into the cache (torch.hub writes to a temporary file first).
+Files are read with ``weights_only=True``: a pickle that would run code is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import urllib.error
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vgg.errors import WeightsError
+from vgg.published import PUBLISHED, PublishedVariant
+
+StateDict = dict[str, torch.Tensor]
+_FC8 = "classifier.6."
+_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")  # common training-loop checkpoint layouts
+
+
+def hub_checkpoint_dir() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def load_state_dict(source: str | os.PathLike[str] | PublishedVariant, *, progress: bool = True) -> StateDict:
+    """A state_dict from a builder name ("vgg16_bn"), a published variant, a URL, or a local path."""
+    if isinstance(source, PublishedVariant):
+        return _download(source.url, progress=progress, variant=source)
+    text = os.fspath(source)
+    if text.lower() in PUBLISHED:
+        return _download(PUBLISHED[text.lower()].url, progress=progress, variant=PUBLISHED[text.lower()])
+    if text.startswith(("http://", "https://")):
+        return _download(text, progress=progress, variant=None)
+    return read_checkpoint(Path(text))
+
+
+def _download(url: str, *, progress: bool, variant: PublishedVariant | None) -> StateDict:
+    file_name = url.rsplit("/", 1)[-1]
+    by_hand = (f"If this machine is offline, download {url} by hand and put it at "
+               f"{hub_checkpoint_dir() / file_name} (or load the file by its path).")
+    try:
+        state = torch.hub.load_state_dict_from_url(url, progress=progress, check_hash=True, map_location="cpu",
+                                                   weights_only=True, file_name=file_name)
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise WeightsError(f"Could not download {file_name}: {reason}. {by_hand}") from error
+    except RuntimeError as error:
+        if "invalid hash value" in str(error):
+            raise WeightsError(f"The download of {file_name} is corrupt (its SHA-256 does not match the name's "
+                               f"hash prefix), so it was not kept. Try again; {by_hand}") from error
+        raise WeightsError(f"Could not read the downloaded {file_name}: {error}") from error
+    except pickle.UnpicklingError as error:
+        raise WeightsError(_unsafe_message(file_name, error)) from error
+    except Exception as error:  # a served file that is not a checkpoint fails inside torch.load
+        raise WeightsError(f"The downloaded {file_name} is not a readable PyTorch checkpoint "
+                           f"({_first_line(error)}).") from error
+    return _unwrap(state, file_name)
+
+
+def read_checkpoint(path: Path) -> StateDict:
+    """Read a local .pth/.pt file safely (weights_only) and return its state_dict."""
+    if not path.exists():
+        raise WeightsError(f"No checkpoint at {path}: check the path, or use 'imagenet' to download the weights.")
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder; give the path of a .pth file inside it.")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{path.name} is empty (0 bytes); the file was probably not fully copied or downloaded.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise WeightsError(_unsafe_message(path.name, error)) from error
+    except Exception as error:  # untrusted bytes: the unpickler fails in many ways (EOF, Index, Key, zip)
+        raise WeightsError(f"{path.name} is not a readable PyTorch checkpoint ({_first_line(error)}). "
+                           "Save one with torch.save(model.state_dict(), path).") from error
+    return _unwrap(state, path.name)
+
+
+def _unsafe_message(file_name: str, error: Exception) -> str:
+    return (f"Refused to load {file_name}: it is not a plain tensor checkpoint, or holds Python objects that "
+            f"would run code when unpickled ({_first_line(error)}). Only state_dicts saved with "
+            "torch.save(model.state_dict(), path) are loaded.")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
+
+
+def _unwrap(state: object, file_name: str) -> StateDict:
+    """Accept a bare state_dict, or the dicts training loops save ({"state_dict": ...}, DataParallel's "module.")."""
+    if isinstance(state, Mapping):
+        for key in _WRAPPER_KEYS:
+            if isinstance(state.get(key), Mapping):
+                state = state[key]
+                break
+    if not isinstance(state, Mapping) or not state:
+        raise WeightsError(f"{file_name} holds {type(state).__name__}, not a state_dict of tensors.")
+    tensors = {str(k).removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise WeightsError(f"{file_name} holds no tensors; it is not a model checkpoint.")
+    return tensors
+
+
+def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Raise WeightsError listing missing and unexpected keys and shape mismatches, naming the
+    config the checkpoint was made for when it is one of torchvision's."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    given = {k: tuple(v.shape) for k, v in state.items()}
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    mismatched = [f"{k}: checkpoint {given[k]} vs model {expected[k]}"
+                  for k in expected if k in given and given[k] != expected[k]]
+    if not (missing or unexpected or mismatched):
+        return
+    parts = []
+    owner = identify_checkpoint(given)
+    if owner:
+        parts.append(f"This checkpoint is for {owner}; pick that configuration (and its batch-norm setting).")
+    for label, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", mismatched)):
+        if items:
+            shown = ", ".join(items[:6]) + (f", ... ({len(items) - 6} more)" if len(items) > 6 else "")
+            parts.append(f"{len(items)} {label}: {shown}")
+    raise WeightsError("The checkpoint does not fit this model. " + " ".join(parts))
+
+
+def identify_checkpoint(shapes: Mapping[str, tuple[int, ...]]) -> str | None:
+    """The torchvision variant whose state_dict layout these shapes match exactly, if any."""
+    from vgg.builders import build  # local: builders import this module
+
+    for name, variant in PUBLISHED.items():
+        model = build(variant.config, batch_norm=variant.batch_norm, device="meta")
+        layout = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        if layout.keys() == shapes.keys() and all(layout[k] == shapes[k] or k.startswith(_FC8) for k in layout):
+            return name  # fc8 may differ: a fine-tuned checkpoint keeps the layout, not num_classes
+    return None
+
+
+def load_into(model: nn.Module, state: Mapping[str, torch.Tensor]) -> nn.Module:
+    """Load with strict checking and a readable error instead of torch's key dump."""
+    check_state_dict(model, state)
+    model.load_state_dict(state, strict=True)
+    return model
