@@ -9,9 +9,12 @@ Files are read with ``weights_only=True``: a pickle that would run code is refus
 from __future__ import annotations
 
 import os
+import contextlib
+import http.client
 import pickle
+import socket
 import urllib.error
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import torch
@@ -21,6 +24,7 @@ from vgg.errors import WeightsError
 from vgg.published import PUBLISHED, PublishedVariant
 
 StateDict = dict[str, torch.Tensor]
+DOWNLOAD_TIMEOUT_SECONDS = 60.0  # a server silent this long is treated as gone (torch.hub sets no timeout)
 _FC8 = "classifier.6."
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")  # common training-loop checkpoint layouts
 
@@ -46,15 +50,16 @@ def _download(url: str, *, progress: bool, variant: PublishedVariant | None) -> 
     by_hand = (f"If this machine is offline, download {url} by hand and put it at "
                f"{hub_checkpoint_dir() / file_name} (or load the file by its path).")
     try:
-        state = torch.hub.load_state_dict_from_url(url, progress=progress, check_hash=True, map_location="cpu",
-                                                   weights_only=True, file_name=file_name)
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        with _socket_timeout(DOWNLOAD_TIMEOUT_SECONDS):
+            state = torch.hub.load_state_dict_from_url(url, progress=progress, check_hash=True, map_location="cpu",
+                                                       weights_only=True, file_name=file_name)
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None) or error
         raise WeightsError(f"Could not download {file_name}: {reason}. {by_hand}") from error
     except RuntimeError as error:
         if "invalid hash value" in str(error):
-            raise WeightsError(f"The download of {file_name} is corrupt (its SHA-256 does not match the name's "
-                               f"hash prefix), so it was not kept. Try again; {by_hand}") from error
+            raise WeightsError(f"The download of {file_name} is incomplete or corrupt (its SHA-256 does not "
+                               f"match the name's hash prefix), so it was not kept. Try again. {by_hand}") from error
         raise WeightsError(f"Could not read the downloaded {file_name}: {error}") from error
     except pickle.UnpicklingError as error:
         raise WeightsError(_unsafe_message(file_name, error)) from error
@@ -62,6 +67,19 @@ def _download(url: str, *, progress: bool, variant: PublishedVariant | None) -> 
         raise WeightsError(f"The downloaded {file_name} is not a readable PyTorch checkpoint "
                            f"({_first_line(error)}).") from error
     return _unwrap(state, file_name)
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    """torch.hub's urlopen has no timeout: give new sockets one, unless the process already chose one."""
+    if socket.getdefaulttimeout() is not None:
+        yield
+        return
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(None)
 
 
 def read_checkpoint(path: Path) -> StateDict:
