@@ -1,0 +1,44 @@
+"""The app's state and its URL round trip (no Streamlit needed)."""
+
+import pytest
+
+from explorer.state import AppState, ModelChoice, format_size, from_query, parse_size, to_query
+
+
+def test_defaults_make_an_empty_query():
+    assert to_query(AppState()) == {}
+    assert from_query({}).state == AppState()
+
+
+def test_round_trip_of_every_field():
+    state = AppState(model=ModelChoice("custom", True, "64 M 128 conv1-128 M"), input_size=(160, 320),
+                     weights="file", seed=7, weights_path="/tmp/x.pth", device="cpu",
+                     compare_a=ModelChoice("B"), compare_b=ModelChoice("C", batch_norm=True), projector=True)
+    query = to_query(state)
+    assert query["config"] == "custom" and query["spec"] == "64 M 128 conv1-128 M" and query["size"] == "160x320"
+    parsed = from_query(query)
+    assert parsed.problems == ()
+    assert parsed.state == state
+
+
+def test_bad_values_fall_back_with_a_message():
+    parsed = from_query({"config": "Z", "bn": "maybe", "size": "10", "weights": "magic", "seed": "-3"})
+    assert parsed.state == AppState()
+    assert len(parsed.problems) == 5
+    assert any("config='Z'" in problem for problem in parsed.problems)
+
+
+def test_config_names_are_case_insensitive():
+    assert from_query({"config": "a-lrn", "a_config": "c"}).state.model.config == "A-LRN"
+
+
+@pytest.mark.parametrize(("text", "size"), [("224", (224, 224)), ("160x320", (160, 320)), (" 64 , 96 ", (64, 96))])
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+    assert parse_size(format_size(size)) == size
+
+
+@pytest.mark.parametrize("text", ["", "abc", "31", "2000", "224x20"])
+def test_parse_size_refuses_in_words(text):
+    with pytest.raises(ValueError, match="Input size"):
+        parse_size(text)
