@@ -75,7 +75,8 @@ def parse_size(text: str) -> tuple[int, int]:
     width = int(match.group(2) or height)
     for side in (height, width):
         if not MIN_SIZE <= side <= MAX_SIZE:
-            raise ValueError(f"Input size {height}x{width} is out of range: each side must be {MIN_SIZE} to {MAX_SIZE}.")
+            raise ValueError(f"Input size {height}x{width} is out of range: "
+                             f"each side must be {MIN_SIZE} to {MAX_SIZE}.")
     return height, width
 
 

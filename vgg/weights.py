@@ -8,9 +8,9 @@ Files are read with ``weights_only=True``: a pickle that would run code is refus
 
 from __future__ import annotations
 
-import os
 import contextlib
 import http.client
+import os
 import pickle
 import socket
 import urllib.error
