@@ -1,0 +1,31 @@
+"""The lesson reads the project's real source and highlights the lines that run."""
+
+import pytest
+
+from vgg.source import forward_listing, highlighted_lines, make_features_listing
+
+
+def test_make_features_listing_is_the_real_function():
+    source = make_features_listing()
+    assert source.lines[0].startswith("def make_features(")
+    assert source.file.endswith("vgg/model.py")
+
+
+@pytest.mark.parametrize(("kind", "bn", "expected"), [
+    ("conv", False, ["isinstance(layer, Conv)", "nn.Conv2d(", "nn.ReLU(", "in_channels = layer.out_channels"]),
+    ("conv", True, ["isinstance(layer, Conv)", "nn.Conv2d(", "nn.BatchNorm2d(", "nn.ReLU(",
+                    "in_channels = layer.out_channels"]),
+    ("pool", False, ["isinstance(layer, MaxPool)", "nn.MaxPool2d("]),
+    ("lrn", True, ["isinstance(layer, LRN)", "nn.LocalResponseNorm("]),
+])
+def test_highlighted_lines_say_what_they_do(kind, bn, expected):
+    source = make_features_listing()
+    lines = [source.lines[i] for i in highlighted_lines(kind, bn)]
+    assert len(lines) == len(expected)
+    for line, fragment in zip(lines, expected, strict=True):
+        assert fragment in line
+
+
+def test_forward_listing_has_the_three_methods():
+    text = forward_listing().text
+    assert "def forward_features" in text and "def forward_head" in text and "def forward(" in text

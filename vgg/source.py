@@ -1,0 +1,87 @@
+"""The project's own source, read at run time, so the lesson shows the code that really runs.
+
+The lesson highlights the line of ``make_features`` that handles each spec entry; the lines are
+found by what they say (``isinstance(layer, Conv)``), not by number, so editing the function
+moves the highlight with it instead of breaking it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vgg import model
+
+# What each kind of spec entry looks like in make_features, and the module it appends.
+BRANCH_MARKERS: dict[str, str] = {
+    "conv": "isinstance(layer, Conv)",
+    "lrn": "isinstance(layer, LRN)",
+    "pool": "isinstance(layer, MaxPool)",
+}
+APPEND_MARKERS: dict[str, str] = {
+    "conv": "nn.Conv2d(",
+    "bn": "nn.BatchNorm2d(",
+    "relu": "nn.ReLU(",
+    "lrn": "nn.LocalResponseNorm(",
+    "pool": "nn.MaxPool2d(",
+}
+
+
+@dataclass(frozen=True)
+class SourceListing:
+    """A function's source lines and where it starts in its file (1-based)."""
+
+    name: str
+    file: str
+    first_line: int
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def find(self, marker: str) -> int:
+        """0-based index of the first line containing ``marker``; ValueError if the code changed under it."""
+        for index, line in enumerate(self.lines):
+            if marker in line:
+                return index
+        raise ValueError(f"{self.name} no longer contains {marker!r}; update vgg/source.py's markers.")
+
+
+def listing(function: Callable[..., Any]) -> SourceListing:
+    lines, first = inspect.getsourcelines(function)
+    return SourceListing(function.__qualname__, inspect.getsourcefile(function) or "?", first, tuple(lines))
+
+
+def make_features_listing() -> SourceListing:
+    return listing(model.make_features)
+
+
+def make_classifier_listing() -> SourceListing:
+    return listing(model.make_classifier)
+
+
+def reset_parameters_listing() -> SourceListing:
+    return listing(model.VGG.reset_parameters)
+
+
+def forward_listing() -> SourceListing:
+    """forward_features, forward_head and forward, in file order, as one listing."""
+    parts = [listing(method) for method in (model.VGG.forward_features, model.VGG.forward_head, model.VGG.forward)]
+    lines: list[str] = []
+    for part in parts:
+        lines += [*part.lines, "\n"]
+    return SourceListing("VGG.forward", parts[0].file, parts[0].first_line, tuple(lines[:-1]))
+
+
+def highlighted_lines(kind: str, batch_norm: bool) -> tuple[int, ...]:
+    """Lines of make_features that run for one spec entry of ``kind`` ("conv", "lrn", "pool")."""
+    source = make_features_listing()
+    lines = [source.find(BRANCH_MARKERS[kind])]
+    appended = ("conv", "bn", "relu") if kind == "conv" else (kind,)
+    lines += [source.find(APPEND_MARKERS[step]) for step in appended if step != "bn" or batch_norm]
+    if kind == "conv":
+        lines.append(source.find("in_channels = layer.out_channels"))
+    return tuple(sorted(lines))
