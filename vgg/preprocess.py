@@ -1,0 +1,109 @@
+"""From an RGB image to the network's input, each step kept for display, and back.
+
+"crop" mode is torchvision's ``ImageClassification`` preset for the published VGG weights, on a
+PIL image: resize the short side to 256 with PIL's bilinear filter (antialiased: its support
+widens with the scale factor), centre-crop 224, scale to [0, 1], normalise with ImageNet's mean and
+std. It calls the same Pillow resize with the same sizes and crop offsets as torchvision, so the
+tensors are equal, not just close. (torchvision's tensor path, ``interpolate(antialias=True)`` in
+float, differs from it by at most one 8-bit level, 0.0175 after normalisation.)
+
+"whole" mode squashes the whole image to ``size x size`` (the aspect ratio is not kept), so nothing
+is cropped away; the network takes any input from 32 px, and the classifier's adaptive pool copes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vgg.images import to_rgb
+from vgg.published import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, MIN_INPUT_SIZE, RESIZE_SIZE
+
+Mode = Literal["crop", "whole"]
+MODES: tuple[Mode, ...] = ("crop", "whole")
+MAX_SIZE = 2048  # a 2048 px input already needs GBs of activations in VGG; beyond it is a typo
+
+_MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+_STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+
+@dataclass(frozen=True)
+class PreprocessSteps:
+    """What each step produced. In "whole" mode nothing is cropped: ``cropped`` is ``resized``."""
+
+    original: Image.Image  # RGB, as loaded
+    resized: Image.Image
+    cropped: Image.Image  # what the network sees, before normalisation
+    tensor: torch.Tensor  # (1, 3, size, size), float32, normalised
+    mode: Mode
+    size: int
+    crop_box: tuple[int, int, int, int]  # (left, top, right, bottom) of ``cropped`` inside ``resized``
+
+
+def preprocess(image: Image.Image, *, mode: Mode = "crop", size: int = CROP_SIZE) -> torch.Tensor:
+    """The normalised ``(1, 3, size, size)`` input for ``image``; see the module docstring for the modes."""
+    return preprocess_steps(image, mode=mode, size=size).tensor
+
+
+def preprocess_steps(image: Image.Image, *, mode: Mode = "crop", size: int = CROP_SIZE) -> PreprocessSteps:
+    """Every intermediate image of :func:`preprocess`, for display."""
+    _check_arguments(mode, size)
+    rgb = image if image.mode == "RGB" else to_rgb(image)
+    if mode == "crop":
+        resized = rgb.resize(resized_size(rgb.size, resize_short_side(size)), Image.Resampling.BILINEAR)
+        box = center_crop_box(resized.size, size)
+        cropped = resized.crop(box)
+    else:
+        resized = rgb.resize((size, size), Image.Resampling.BILINEAR)
+        box, cropped = (0, 0, size, size), resized
+    return PreprocessSteps(rgb, resized, cropped, normalize(cropped), mode, size, box)
+
+
+def _check_arguments(mode: str, size: int) -> None:
+    if mode not in MODES:
+        raise ValueError(f"Unknown preprocessing mode {mode!r}: use 'crop' (torchvision's, for the published "
+                         "weights) or 'whole' (the whole image, squashed to a square).")
+    if not MIN_INPUT_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"Input size {size} is out of range: VGG needs {MIN_INPUT_SIZE} to {MAX_SIZE} px.")
+
+
+def resize_short_side(crop_size: int) -> int:
+    """The resize before a centre crop: 256 for 224, as published; other crops keep that 8:7 ratio."""
+    return round(crop_size * RESIZE_SIZE / CROP_SIZE)
+
+
+def resized_size(size: tuple[int, int], short_side: int) -> tuple[int, int]:
+    """(width, height) with the short side at ``short_side``: torchvision's rounding (the long side floors)."""
+    width, height = size
+    if width <= height:
+        return short_side, int(short_side * height / width)
+    return int(short_side * width / height), short_side
+
+
+def center_crop_box(size: tuple[int, int], crop: int) -> tuple[int, int, int, int]:
+    """torchvision's centre crop offsets: ``int(round(excess / 2))``, Python's round-half-to-even."""
+    width, height = size
+    left, top = round((width - crop) / 2), round((height - crop) / 2)
+    return left, top, left + crop, top + crop
+
+
+def normalize(image: Image.Image) -> torch.Tensor:
+    """uint8 RGB -> float in [0, 1] -> ImageNet-normalised ``(1, 3, H, W)``."""
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())  # (H, W, 3)
+    scaled = pixels.permute(2, 0, 1).to(torch.float32).div_(255.0)  # (3, H, W)
+    return scaled.sub_(_MEAN).div_(_STD).unsqueeze(0)
+
+
+def to_display_image(tensor: torch.Tensor) -> Image.Image:
+    """A normalised ``(1, 3, H, W)`` or ``(3, H, W)`` tensor back to a viewable RGB image (clamped)."""
+    if tensor.dim() == 4 and tensor.shape[0] == 1:
+        tensor = tensor[0]
+    if tensor.dim() != 3 or tensor.shape[0] != 3:
+        raise ValueError(f"Expected a (3, H, W) or (1, 3, H, W) image tensor, got shape {tuple(tensor.shape)}.")
+    pixels = tensor.detach().to("cpu", torch.float32) * _STD + _MEAN  # (3, H, W) in [0, 1], give or take
+    array = pixels.clamp_(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
+    return Image.fromarray(np.ascontiguousarray(array), "RGB")
