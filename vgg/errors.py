@@ -15,3 +15,7 @@ class ImageError(ValueError):
 
 class WeightsError(ValueError):
     """A checkpoint that cannot be downloaded, read, or loaded into the model."""
+
+
+class DeviceError(ValueError):
+    """A device that was asked for by name but is absent (no CUDA GPU, no Apple MPS), or a name torch lacks."""
