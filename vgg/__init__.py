@@ -18,3 +18,12 @@ __all__ = [
     "imagenet_classes", "load_into", "load_state_dict", "parse_spec", "resolve_config", "variant_name",
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
 ]
+
+# Architecture analysis (numbers per layer and in total, comparison, diagram), all on the meta device;
+# appended below the other sections, hence the noqa.
+from vgg.analysis import LayerRow, Report, StageSummary, Totals, TrainingMemory, analyze  # noqa: E402
+from vgg.torchinfo_view import torchinfo_table  # noqa: E402
+
+__all__ += [
+    "LayerRow", "Report", "StageSummary", "Totals", "TrainingMemory", "analyze", "torchinfo_table",
+]
