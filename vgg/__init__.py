@@ -22,8 +22,11 @@ __all__ = [
 # Architecture analysis (numbers per layer and in total, comparison, diagram), all on the meta device;
 # appended below the other sections, hence the noqa.
 from vgg.analysis import LayerRow, Report, StageSummary, Totals, TrainingMemory, analyze  # noqa: E402
+from vgg.compare import Comparison, compare  # noqa: E402
+from vgg.diagram import GraphvizNotInstalledError, diagram, diagram_svg  # noqa: E402
 from vgg.torchinfo_view import torchinfo_table  # noqa: E402
 
 __all__ += [
-    "LayerRow", "Report", "StageSummary", "Totals", "TrainingMemory", "analyze", "torchinfo_table",
+    "Comparison", "GraphvizNotInstalledError", "LayerRow", "Report", "StageSummary", "Totals", "TrainingMemory",
+    "analyze", "compare", "diagram", "diagram_svg", "torchinfo_table",
 ]

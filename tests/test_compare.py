@@ -1,0 +1,101 @@
+"""vgg.compare: the paper's added layers (Table 1's bold entries) and stage-by-stage deltas."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import vgg
+
+
+def _added(comparison: vgg.Comparison, side: str) -> list[str]:
+    return [unit.head.paper_name for stage in comparison.stages for unit in getattr(stage, f"added_{side}")]
+
+
+def test_e_adds_to_a_what_table_1_bolds() -> None:
+    comparison = vgg.compare(vgg.analyze("A"), vgg.analyze("E"))
+    assert _added(comparison, "b") == ["conv1_2", "conv2_2", "conv3_3", "conv3_4", "conv4_3", "conv4_4",
+                                       "conv5_3", "conv5_4"]
+    assert _added(comparison, "a") == [] and comparison.added_paths_a == frozenset()
+    e = comparison.b
+    # an added conv is highlighted with the ReLU folded into it
+    assert {e.layer("conv1_2").name, e.layer("relu1_2").name} <= comparison.added_paths_b
+    assert e.layer("conv1_1").name not in comparison.added_paths_b
+    assert len(comparison.added_paths_b) == 2 * 8
+
+
+def test_c_adds_one_by_one_convs_to_b() -> None:
+    comparison = vgg.compare(vgg.analyze("B"), vgg.analyze("C"))
+    assert _added(comparison, "b") == ["conv3_3", "conv4_3", "conv5_3"]
+    assert [comparison.b.layer(name).kernel_size for name in _added(comparison, "b")] == [(1, 1)] * 3
+    stage3 = comparison.stages[2]
+    assert stage3.params.delta == 256 * 256 + 256 and stage3.depth.delta == 1
+    assert stage3.receptive_field.delta == 0  # a 1x1 conv widens nothing
+    assert comparison.totals["macs"].delta == 256 * 256 * 56 * 56 + 512 * 512 * (28 * 28 + 14 * 14)
+
+
+def test_d_replaces_cs_one_by_ones_and_a_lrn_adds_lrn() -> None:
+    c_vs_d = vgg.compare(vgg.analyze("C"), vgg.analyze("D"))
+    assert _added(c_vs_d, "a") == _added(c_vs_d, "b") == ["conv3_3", "conv4_3", "conv5_3"]
+    assert [layer.change for layer in c_vs_d.stages[2].layers] == ["same", "same", "differs"]
+    a_vs_lrn = vgg.compare(vgg.analyze("A"), vgg.analyze("A-LRN"))
+    assert _added(a_vs_lrn, "b") == ["lrn1"]
+    assert a_vs_lrn.totals["params"].delta == 0
+
+
+def test_batch_norm_alone_adds_no_layer_but_parameters() -> None:
+    comparison = vgg.compare(vgg.analyze("D"), vgg.analyze("D", batch_norm=True))
+    assert comparison.added_paths_a == comparison.added_paths_b == frozenset()
+    assert comparison.totals["params"].delta == 138365992 - 138357544
+    assert (comparison.label_a, comparison.label_b) == ("D", "D + BN")
+
+
+def test_same_config_gets_distinct_labels() -> None:
+    comparison = vgg.compare(vgg.analyze("D"), vgg.analyze("D"))
+    assert comparison.label_a != comparison.label_b
+    assert all(delta.delta == 0 for delta in comparison.totals.values())
+
+
+def test_stage_deltas_and_totals() -> None:
+    comparison = vgg.compare(vgg.analyze("A"), vgg.analyze("E"))
+    assert [stage.label for stage in comparison.stages] == ["stage 1", "stage 2", "stage 3", "stage 4", "stage 5",
+                                                             "head"]
+    assert [(stage.receptive_field.a, stage.receptive_field.b) for stage in comparison.stages[:5]] == [
+        (4, 6), (10, 16), (30, 52), (70, 124), (150, 268)]
+    assert sum(stage.params.delta for stage in comparison.stages) == comparison.totals["params"].delta
+    assert sum(stage.macs.delta for stage in comparison.stages) == comparison.totals["macs"].delta
+    assert comparison.totals["depth"].a == 11 and comparison.totals["depth"].b == 19
+    assert comparison.totals["macs"].ratio == pytest.approx(19.632062464 / 7.609090048)
+    assert comparison.stages[-1].params.delta == 0
+
+
+def test_stage_table_is_ready_to_show() -> None:
+    comparison = vgg.compare(vgg.analyze("B"), vgg.analyze("C"))
+    table = comparison.stage_table()
+    assert list(table["Stage"]) == ["stage 1", "stage 2", "stage 3", "stage 4", "stage 5", "head"]
+    assert list(table["C adds"]) == ["", "", "conv3_3", "conv4_3", "conv5_3", ""]
+    assert table.loc[2, "C layers"] == "conv3-256, conv3-256, conv1-256"
+    assert {"B params", "C params", "Δ params", "Δ MACs", "B RF", "C RF", "Δ depth"} <= set(table)
+    layers = comparison.layer_table()
+    assert list(layers.loc[layers["Change"] != "same", "C"]) == ["conv3_3 (conv1-256)", "conv4_3 (conv1-512)",
+                                                                  "conv5_3 (conv1-512)"]
+    assert set(layers["Change"]) == {"same", "added in C"}
+    assert list(comparison.totals_table()["Quantity"])[:2] == ["params", "macs"]
+
+
+def test_configs_with_different_numbers_of_stages() -> None:
+    comparison = vgg.compare(vgg.analyze("64 M 128 M"), vgg.analyze("D"))
+    assert [stage.label for stage in comparison.stages][-2:] == ["stage 5", "head"]
+    stage5 = comparison.stages[4]
+    assert stage5.a is None and stage5.receptive_field.a is None and stage5.receptive_field.delta is None
+    assert stage5.params.a == 0 and _added(comparison, "b")[-3:] == ["conv5_1", "conv5_2", "conv5_3"]
+    table = comparison.stage_table()
+    assert table["64 M 128 M RF"].isna().sum() == 3
+
+
+def test_json_view() -> None:
+    data = vgg.compare(vgg.analyze("A"), vgg.analyze("B")).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["stages"][0]["added_b"] == ["conv1_2"]
+    assert data["totals"]["params"] == {"a": 132863336, "b": 133047848, "delta": 133047848 - 132863336}
