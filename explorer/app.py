@@ -1,4 +1,8 @@
-"""VGG Explorer: `streamlit run explorer/app.py`."""
+"""VGG Explorer, the Streamlit app: ``streamlit run explorer/app.py``.
+
+A thin entry point: the sidebar yields an AppState, the tabs pick a view, and only the open
+view does any work (tabs track their state, so hidden views cost nothing).
+"""
 
 import sys
 from pathlib import Path
@@ -8,9 +12,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 
-import vgg
+from explorer import sidebar, style
+from explorer.guard import guarded
+from explorer.views import VIEWS
 
-st.set_page_config(page_title="VGG Explorer", layout="wide")
-st.title("VGG Explorer")
-model = vgg.build("D", device="meta")
-st.metric("VGG16 parameters", f"{sum(p.numel() for p in model.parameters()):,}")
+st.set_page_config(page_title="VGG Explorer", page_icon=":material/account_tree:", layout="wide")
+state = sidebar.render()
+style.apply(projector=state.projector)
+tabs = st.tabs([view.title for view in VIEWS], key="view", on_change="rerun", bind="query-params")
+for tab, view in zip(tabs, VIEWS, strict=True):
+    with tab:
+        if tab.open:
+            guarded(view.render, state)

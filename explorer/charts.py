@@ -1,0 +1,60 @@
+"""Plotly figures built from the library's plain results; no Streamlit here, so tests can read them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from explorer.style import PALETTE, style_figure
+
+_KIND_GROUP = {"conv": "conv", "fc": "fc", "pool": "pool", "avgpool": "pool"}
+_GROUP_LABEL = {"conv": "Convolution", "fc": "Fully connected", "pool": "Pooling", "other": "Other"}
+
+
+def _group(kind: str) -> str:
+    return _KIND_GROUP.get(kind, "other")
+
+
+def per_layer_bars(rows: Sequence, values: Sequence[float], *, title: str, y_title: str,
+                   only_kinds: tuple[str, ...]) -> go.Figure:
+    """One bar per layer (paper name on x, ``values`` aligned with ``rows``), coloured by kind."""
+    chosen = [(row, value) for row, value in zip(rows, values, strict=True) if row.kind in only_kinds]
+    figure = go.Figure()
+    for group in dict.fromkeys(_group(row.kind) for row, _ in chosen):
+        members = [(row, value) for row, value in chosen if _group(row.kind) == group]
+        figure.add_bar(x=[row.paper_name for row, _ in members], y=[value for _, value in members],
+                       name=_GROUP_LABEL[group], marker_color=PALETTE[group],
+                       customdata=[row.name for row, _ in members],
+                       hovertemplate="%{x} (%{customdata}): %{y:,}<extra></extra>")
+    figure.update_layout(title=title, yaxis_title=y_title, barmode="relative",
+                         xaxis={"categoryorder": "array", "categoryarray": [row.paper_name for row, _ in chosen]})
+    return style_figure(figure)
+
+
+def line_through_network(rows: Sequence, series: dict[str, Sequence[float]], *, title: str, y_title: str,
+                         log_y: bool = False) -> go.Figure:
+    figure = go.Figure()
+    names = [row.paper_name for row in rows]
+    for label, values in series.items():
+        figure.add_scatter(x=names, y=list(values), mode="lines+markers", name=label)
+    figure.update_layout(title=title, yaxis_title=y_title, yaxis_type="log" if log_y else "linear")
+    return style_figure(figure)
+
+
+def grouped_stage_bars(stages: Sequence[str], sides: dict[str, Sequence[float]], *, title: str,
+                       y_title: str) -> go.Figure:
+    """Two configurations' per-stage values side by side (the Compare view's overlays)."""
+    figure = go.Figure()
+    for (label, values), colour in zip(sides.items(), (PALETTE["a"], PALETTE["b"]), strict=False):
+        figure.add_bar(x=list(stages), y=list(values), name=label, marker_color=colour)
+    figure.update_layout(title=title, yaxis_title=y_title, barmode="group")
+    return style_figure(figure, height=320)
+
+
+def horizontal_bars(labels: Sequence[str], values: Sequence[float], *, title: str, x_title: str,
+                    colour: str = PALETTE["conv"]) -> go.Figure:
+    figure = go.Figure(go.Bar(x=list(values), y=list(labels), orientation="h", marker_color=colour,
+                              text=[f"{v:.1%}" for v in values], textposition="auto"))
+    figure.update_layout(title=title, xaxis_title=x_title, yaxis={"autorange": "reversed"})
+    return style_figure(figure, height=80 + 36 * len(labels))

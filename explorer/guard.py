@@ -1,0 +1,30 @@
+"""One place that turns exceptions into messages: a view never shows a traceback page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+from explorer.state import AppState
+
+T = TypeVar("T")
+log = logging.getLogger("explorer")
+
+
+def guarded(render: Callable[[AppState], None], state: AppState) -> None:
+    """Run a view; a ValueError (the library's user-facing errors) becomes st.error with its message,
+    anything else an error that says what to do, with details folded away for whoever reports it."""
+    try:
+        render(state)
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+    except MemoryError:
+        st.error("The machine ran out of memory for this model and input. Try a smaller input size, "
+                 "a smaller configuration, or random weights on the CPU.", icon=":material/memory:")
+    except Exception as error:  # the last line of defence: keep the app usable
+        log.exception("view %s failed", getattr(render, "__module__", render))
+        st.error(f"Something went wrong in this view ({type(error).__name__}: {error}). The other views still "
+                 "work; change a setting to try again, and report this if it persists.", icon=":material/bug_report:")

@@ -1,0 +1,104 @@
+"""Cached calls into vgg/: the only place the app keeps models and analyses.
+
+Models live in ``st.cache_resource`` (shared by every browser session, so they are never mutated
+after ``vgg.prepare``: no hooks, no train/eval toggling); analyses in ``st.cache_data``. Both are
+keyed by everything that defines them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+import vgg
+from explorer.state import CUSTOM, ModelChoice
+from vgg.download import load_state_dict_with_progress
+
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "vgg-explorer-uploads"
+MAX_CACHED_MODELS = 2  # VGG19-BN is 575 MB of fp32 weights; two keep the app under about 1.3 GB
+_BUILD_LOCK = threading.Lock()  # random init reads torch's global RNG: seed and build as one step
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def analysis(choice: ModelChoice, input_size: tuple[int, int]) -> vgg.Report:
+    return vgg.analyze(choice.spec_source, batch_norm=choice.batch_norm, input_size=input_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def torchinfo_text(choice: ModelChoice, input_size: tuple[int, int]) -> str:
+    return vgg.torchinfo_table(choice.spec_source, batch_norm=choice.batch_norm, input_size=input_size)
+
+
+@st.cache_resource(show_spinner=False)
+def device_options() -> list[tuple[str, str]]:
+    """[("auto", "Auto: ..."), ("cpu", "CPU: ..."), ("cuda", "..."), ...]: only devices present."""
+    present = vgg.available_devices()
+    best_name = present[0][1] if present else "CPU"
+    return [("auto", f"Auto ({best_name})"), *present]
+
+
+def weights_key(weights: str, seed: int, path: str) -> str:
+    """One string that says which weights: 'random:0', 'imagenet', or 'file:/abs/path.pth'."""
+    if weights == "random":
+        return f"random:{seed}"
+    if weights == "imagenet":
+        return "imagenet"
+    upload = st.session_state.get("weights_upload_path")
+    chosen = upload or path
+    if not chosen:
+        raise vgg.WeightsError("Choose a checkpoint: type the path of a .pth file on the server, or upload one.")
+    return f"file:{Path(chosen).expanduser().resolve()}"
+
+
+def remember_upload(uploaded: object) -> None:
+    """Save an uploaded checkpoint once, named by its digest, so the model cache can key on a path.
+
+    Written to a temporary name and renamed, so a half-written file is never picked up.
+    """
+    if uploaded is None:
+        st.session_state.pop("weights_upload_path", None)
+        return
+    data = uploaded.getvalue()  # type: ignore[attr-defined]
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    final = UPLOAD_DIR / f"{digest}.pth"
+    if not final.exists():
+        partial = final.with_suffix(f".{threading.get_ident()}.partial")
+        partial.write_bytes(data)
+        partial.replace(final)
+    st.session_state["weights_upload_path"] = str(final)
+
+
+def _initial_state_dict(choice: ModelChoice, key: str,
+                        on_progress: Callable[[int, int | None], None] | None) -> dict[str, torch.Tensor] | None:
+    if key.startswith("random:"):
+        return None
+    if key == "imagenet":
+        variant = vgg.variant_name(vgg.resolve_config(choice.spec_source), choice.batch_norm)
+        if choice.config == CUSTOM or variant is None:
+            raise vgg.WeightsError(f"torchvision published ImageNet weights only for A, B, D and E (with or without "
+                                   f"BN); {choice.title} has none. Use random weights, or a checkpoint file.")
+        if on_progress is None:
+            return vgg.load_state_dict(variant, progress=False)
+        return load_state_dict_with_progress(variant, on_progress)
+    return vgg.load_state_dict(key.removeprefix("file:"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
+def model(choice: ModelChoice, key: str, device: str,
+          _on_progress: Callable[[int, int | None], None] | None = None) -> torch.nn.Module:
+    """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only."""
+    state = _initial_state_dict(choice, key, _on_progress)
+    with _BUILD_LOCK:
+        if key.startswith("random:"):
+            torch.manual_seed(int(key.split(":", 1)[1]))
+        network = vgg.build(choice.spec_source, batch_norm=choice.batch_norm, init_weights=state is None)
+    if state is not None:
+        vgg.load_into(network, state)
+    return vgg.prepare(network, device)

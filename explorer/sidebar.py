@@ -1,0 +1,137 @@
+"""The sidebar: reads the widgets into an AppState and mirrors it into the URL.
+
+The first run of a session seeds every widget from the URL (so a shared link reproduces the
+view); every run writes the state back, leaving defaults out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+import vgg
+from explorer import resources
+from explorer.state import (
+    CONFIG_CHOICES,
+    CUSTOM,
+    QUERY_KEYS,
+    WEIGHT_CHOICES,
+    AppState,
+    ModelChoice,
+    format_size,
+    from_query,
+    parse_size,
+    to_query,
+)
+
+_SEEDED = "_seeded_from_url"
+WEIGHT_LABELS = {"random": "Random (seeded)", "imagenet": "ImageNet (download)", "file": "Checkpoint file (.pth)"}
+
+
+def seed_session_from_url() -> tuple[str, ...]:
+    """Copy the URL's state into the widgets' session keys, once per session."""
+    if st.session_state.get(_SEEDED):
+        return ()
+    parsed = from_query(st.query_params.to_dict())
+    state = parsed.state
+    for prefix, choice in (("", state.model), ("a_", state.compare_a), ("b_", state.compare_b)):
+        st.session_state[f"{prefix}config"] = choice.config
+        st.session_state[f"{prefix}bn"] = choice.batch_norm
+        st.session_state[f"{prefix}spec"] = choice.spec_text
+    st.session_state.update(size=format_size(state.input_size), weights=state.weights, seed=state.seed,
+                            weights_path=state.weights_path, device=state.device, projector=state.projector)
+    st.session_state[_SEEDED] = True
+    return parsed.problems
+
+
+def write_url(state: AppState) -> None:
+    wanted = to_query(state)
+    for key in QUERY_KEYS:
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generator.DeltaGenerator) -> ModelChoice:
+    """Config select, custom spec box with live validation, and BN toggle; used by the sidebar and Compare."""
+    config = container.selectbox(label, CONFIG_CHOICES, key=f"{prefix}config", persist_state="session",
+                                 format_func=lambda name: vgg.configs.CONFIG_TITLES.get(name, "Custom spec..."))
+    spec_text = st.session_state.get(f"{prefix}spec", "")
+    if config == CUSTOM:
+        spec_text = container.text_input(
+            "Spec", key=f"{prefix}spec", persist_state="session",
+            help="A number is a 3x3 conv with that many channels, conv1-N a 1x1 conv, M a 2x2 max pool, "
+                 "LRN local response normalisation. Commas optional.")
+        try:
+            spec = vgg.parse_spec(spec_text)
+            container.caption(f"Valid: {len(spec.convs)} convs, {spec.num_pools} pools, "
+                              f"{spec.weight_layers} weight layers.")
+        except ValueError as error:
+            container.error(str(error))
+    batch_norm = container.toggle("Batch norm", key=f"{prefix}bn", persist_state="session")
+    return ModelChoice(config=config, batch_norm=batch_norm, spec_text=spec_text)
+
+
+def _input_size() -> tuple[int, int]:
+    text = st.text_input("Input size (H or HxW)", key="size", persist_state="session",
+                         help="From 32 px (VGG's five pools halve it five times) to 1024 px. 224 is the paper's crop.")
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        st.error(f"{error} Using 224.")
+        return (224, 224)
+
+
+def _weights() -> tuple[str, int, str]:
+    weights = st.radio("Weights", WEIGHT_CHOICES, key="weights", persist_state="session",
+                       format_func=WEIGHT_LABELS.__getitem__)
+    seed, path = st.session_state.get("seed", 0), st.session_state.get("weights_path", "")
+    if weights == "random":
+        seed = st.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="seed", persist_state="session",
+                               help="Same seed, same random weights: a class sees the same feature maps.")
+    elif weights == "imagenet":
+        st.caption("torchvision's ImageNet weights, about 530 MB, downloaded once into torch's hub cache "
+                   "when a view needs them.")
+    else:
+        path = st.text_input("Path on the server", key="weights_path", persist_state="session",
+                             help="A .pth state_dict on the machine running the app; or upload one below.")
+        resources.remember_upload(st.file_uploader("...or upload a .pth", type=["pth", "pt"], key="weights_upload"))
+    return weights, int(seed), path
+
+
+def _device() -> str:
+    options = resources.device_options()
+    ids = [device_id for device_id, _ in options]
+    names = dict(options)
+    if st.session_state.get("device") not in ids:
+        st.session_state["device"] = "auto"
+    return st.selectbox("Device", ids, key="device", persist_state="session", format_func=names.__getitem__)
+
+
+def render() -> AppState:
+    problems = seed_session_from_url()
+    with st.sidebar:
+        st.title("VGG Explorer")
+        for problem in problems:
+            st.warning(problem)
+        model = model_choice_widgets("", label="Configuration", container=st.sidebar)
+        size = _input_size()
+        weights, seed, path = _weights()
+        device = _device()
+        projector = st.toggle("Projector mode", key="projector", persist_state="session",
+                              help="Large type and high-contrast charts for a classroom projector.")
+    state = AppState(model=model, input_size=size, weights=weights, seed=seed, weights_path=path, device=device,
+                     projector=projector)
+    state = replace(state, compare_a=_stored_choice("a_"), compare_b=_stored_choice("b_"))
+    write_url(state)
+    return state
+
+
+def _stored_choice(prefix: str) -> ModelChoice:
+    """The Compare view's choices as last set (its widgets only render while that view is open)."""
+    return ModelChoice(config=st.session_state.get(f"{prefix}config", "A"),
+                       batch_norm=bool(st.session_state.get(f"{prefix}bn", False)),
+                       spec_text=st.session_state.get(f"{prefix}spec", ""))

@@ -1,0 +1,44 @@
+"""Presentation settings: projector mode (large type, high contrast) and chart styling."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+# Colours that stay distinct on a washed-out projector and for the common colour-vision deficiencies
+# (Okabe-Ito palette).
+PALETTE = {"conv": "#0072B2", "fc": "#D55E00", "pool": "#009E73", "other": "#999999",
+           "a": "#0072B2", "b": "#E69F00", "added": "#CC79A7"}
+
+_PROJECTOR_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+[data-testid="stMetricValue"] { font-size: 3rem !important; font-weight: 700; }
+[data-testid="stMetricLabel"] p { font-size: 1.25rem !important; }
+[data-testid="stMarkdownContainer"] p, li { font-size: 1.2rem; line-height: 1.5; }
+[data-testid="stDataFrame"] { font-size: 1.1rem; }
+button[role="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
+</style>
+"""
+
+
+def projector_enabled() -> bool:
+    return bool(st.session_state.get("projector", False))
+
+
+def apply(*, projector: bool) -> None:
+    if projector:
+        st.html(_PROJECTOR_CSS)
+
+
+def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
+    """One look for every chart; in projector mode bigger fonts, thicker lines, white background."""
+    big = projector_enabled()
+    figure.update_layout(
+        height=height + (120 if big else 0), margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        font={"size": 20 if big else 13}, template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+    )
+    if big:
+        figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
+    return figure

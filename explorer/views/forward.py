@@ -1,0 +1,166 @@
+"""Forward pass: an image through the real network, every layer's output captured in one pass.
+
+Shows the preprocessing steps, the predictions (with a prominent notice for random weights), the
+feature-map grid and channel statistics of a chosen layer, sparsity and size through the network,
+and per-layer timing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+import torch
+
+import vgg
+from explorer import charts, format, resources
+from explorer.image_input import ChosenImage, choose_image
+from explorer.state import AppState, ModelChoice
+from vgg.featuremaps import channel_stats, feature_grid, layer_stats
+from vgg.inference import ForwardResult, top_k
+from vgg.preprocess import PreprocessSteps, preprocess_steps
+
+TITLE = "Forward pass"
+MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
+_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
+
+
+def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
+    """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
+    progress bar while ImageNet weights download."""
+    key = resources.weights_key(state.weights, state.seed, state.weights_path)
+    bar = None
+
+    def on_progress(done: int, total: int | None) -> None:
+        nonlocal bar
+        bar = bar or st.progress(0.0)
+        fraction = min(done / total, 1.0) if total else 0.0
+        bar.progress(fraction, text=f"Downloading ImageNet weights: {format.nbytes(done)}"
+                                    + (f" of {format.nbytes(total)}" if total else ""))
+
+    with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
+        network = resources.model(choice, key, state.device, _on_progress=on_progress)
+    if bar is not None:
+        bar.empty()
+    return network
+
+
+def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
+    """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
+    so that picking another layer does not run the network again."""
+    key = (choice, resources.weights_key(state.weights, state.seed, state.weights_path), state.device,
+           picked.digest, steps.mode, steps.size)
+    remembered = st.session_state.get(_RESULT_KEY)
+    if remembered is not None and remembered[0] == key:
+        return remembered[1]
+    network = load_model(state, choice)
+    with st.spinner("Running the forward pass..."):
+        result = vgg.forward_with_features(network, steps.tensor)
+    st.session_state[_RESULT_KEY] = (key, result)
+    return result
+
+
+def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
+    mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
+                    key="forward_mode")
+    size = state.input_size[0] if mode == "whole" else 224
+    steps = preprocess_steps(picked.image, mode=mode, size=size)
+    columns = st.columns(4)
+    width, height = steps.original.size
+    columns[0].image(steps.original, caption=f"1. Original, {width} × {height}")
+    columns[1].image(steps.resized, caption=f"2. Resized to {steps.resized.size[0]} × {steps.resized.size[1]}")
+    verb = "Centre-cropped" if mode == "crop" else "Squashed"
+    columns[2].image(steps.cropped, width=steps.cropped.size[0], caption=f"3. {verb} to {size} × {size}")
+    columns[3].image(vgg.to_display_image(steps.tensor), width=steps.cropped.size[0],
+                     caption="4. Normalised with ImageNet mean/std (shown un-normalised)")
+    if picked.credit:
+        st.caption(f"Photo: {picked.credit}")
+    return steps
+
+
+def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5) -> None:
+    predictions = top_k(result.logits, k, weights_are_random=random_weights)
+    if predictions.random_weights:
+        st.warning(predictions.notice, icon=":material/casino:")
+    frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
+                          for p in predictions.top])
+    st.dataframe(frame, hide_index=True, key=f"predictions_{id(result)}", column_config={
+        "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
+
+
+def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
+    rows = [row for row in report.layers if row.name in result.features and len(row.output_shape) == 4]
+    labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
+    default = next((row.name for row in rows if row.paper_name == "relu3_1"), rows[0].name)
+    path = st.selectbox("Layer", list(labels), index=list(labels).index(default), format_func=labels.__getitem__,
+                        key="forward_layer")
+    output = result.features[path]
+    count = st.slider("Channels shown", 1, min(64, output.shape[1]), min(16, output.shape[1]), key="forward_count",
+                      help="The most active channels (highest mean activation), each scaled to its own range.")
+    grid = feature_grid(output, n=count)
+    left, right = st.columns([3, 2])
+    left.image(grid.image, caption=f"{labels[path]}: channels {', '.join(map(str, grid.channels))} (brighter = "
+                                   "stronger)", width="stretch")
+    stats = channel_stats(output)
+    table = pd.DataFrame({"Channel": list(grid.channels),
+                          "Mean": [float(stats.mean[c]) for c in grid.channels],
+                          "Max": [float(stats.max[c]) for c in grid.channels],
+                          "Zeros": [float(stats.zero_fraction[c]) for c in grid.channels]})
+    right.dataframe(table, hide_index=True, key="forward_channel_stats", column_config={
+        "Zeros": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
+
+
+def _through_network(result: ForwardResult, report: vgg.Report) -> None:
+    stats = {stat.path: stat for stat in layer_stats(result.features)}
+    rows = [row for row in report.layers if row.name in stats]
+    relus = [row for row in rows if row.kind == "relu"]
+    left, right = st.columns(2)
+    left.plotly_chart(charts.line_through_network(
+        relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
+        title="Activation sparsity (fraction of zeros after each ReLU)", y_title="fraction"), key="forward_sparsity")
+    right.plotly_chart(charts.line_through_network(
+        rows, {"output elements": [stats[row.name].elements for row in rows]},
+        title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes")
+
+
+def _timings(result: ForwardResult, report: vgg.Report) -> None:
+    rows = [row for row in report.layers if row.name in result.times]
+    figure = charts.per_layer_bars(
+        rows, [result.times[row.name] * 1e3 for row in rows],
+        title=f"Time per layer on {result.device} (total {result.total_seconds * 1e3:.0f} ms)",
+        y_title="ms", only_kinds=("conv", "fc", "pool", "relu", "bn", "lrn", "avgpool", "dropout"))
+    st.plotly_chart(figure, key="forward_times")
+    for note in result.notes:
+        st.info(note)
+
+
+def render(state: AppState) -> None:
+    st.header(f"{state.model.title}: a forward pass")
+    picked = choose_image("forward")
+    if picked is None:
+        return
+    steps = _preprocessing(picked, state)
+    result = run_forward(state, state.model, picked, steps)
+    report = resources.analysis(state.model, tuple(steps.tensor.shape[-2:]))
+    st.subheader("Top-5 predictions")
+    show_predictions(result, state.weights == "random")
+    st.subheader("Feature maps")
+    _feature_maps(result, report)
+    _through_network(result, report)
+    st.subheader("Timing")
+    _timings(result, report)
+
+
+def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
+    """The Compare view's option: one image through both networks, predictions and time side by side."""
+    picked = choose_image("compare")
+    if picked is None:
+        return
+    steps = preprocess_steps(picked.image, mode="crop", size=224)
+    for column, choice in zip(st.columns(len(choices)), choices, strict=True):
+        with column:
+            network = load_model(state, choice)
+            result = vgg.forward_with_features(network, steps.tensor, layers=())
+            st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
+            show_predictions(result, state.weights == "random", k=3)

@@ -1,0 +1,53 @@
+"""Overview: the key numbers of the chosen network, and where its parameters and compute live."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import charts, format, resources
+from explorer.state import AppState
+
+TITLE = "Overview"
+
+
+def render(state: AppState) -> None:
+    report = resources.analysis(state.model, state.input_size)
+    totals = report.totals
+    height, width = state.input_size
+    st.header(f"{state.model.title} at {height} × {width}")
+    first, second, third, fourth = st.columns(4)
+    first.metric("Parameters", format.count(totals.params), help=f"{totals.params:,} trainable parameters")
+    second.metric("MACs", format.count(totals.macs),
+                  help=f"{totals.macs:,} multiply-accumulates of the convs and linear layers (torchvision's _ops)")
+    third.metric("FLOPs", format.count(totals.flops), help="2 × MACs: one multiply and one add each")
+    fourth.metric("Depth", f"{report.spec.weight_layers} weight layers",
+                  help=f"{len(report.spec.convs)} convs + 3 fully connected, the paper's count")
+    first, second, third, fourth = st.columns(4)
+    first.metric("Weights (fp32)", format.nbytes(totals.weight_bytes))
+    second.metric("Activations (inference)", format.nbytes(totals.activation_bytes),
+                  help="Sum of every layer's output for one forward pass of this batch")
+    pool = report.last_pool
+    third.metric(f"Receptive field at {pool.paper_name}" if pool else "Receptive field",
+                 f"{(pool or report.layers[-1]).receptive_field} px",
+                 help="The side of the input square one output position sees")
+    fourth.metric("Share of parameters in FC layers", f"{totals.fc_param_share:.0%}")
+    st.caption("MACs count multiply-accumulates of Conv2d and Linear without bias, BN, ReLU or pooling, as "
+               "torchvision's published `_ops`; FLOPs = 2 × MACs, as `torch.utils.flop_counter`.")
+    left, right = st.columns(2)
+    with left:
+        params = charts.per_layer_bars(report.layers, [row.params for row in report.layers],
+                                       title="Where the parameters live", y_title="parameters",
+                                       only_kinds=("conv", "fc", "bn"))
+        st.plotly_chart(params, key="overview_params")
+        fc6 = next((row for row in report.layers if row.paper_name == "fc6"), None)
+        if fc6:
+            st.markdown(f"**fc6 alone holds {format.count(fc6.params)} of {format.count(totals.params)} "
+                        f"parameters ({fc6.params / totals.params:.0%})**: it connects every one of the "
+                        f"{fc6.input_shape[-1]:,} values of the last feature map to 4,096 units.")
+    with right:
+        macs = charts.per_layer_bars(report.layers, [row.macs for row in report.layers],
+                                     title="Where the compute goes", y_title="MACs", only_kinds=("conv", "fc"))
+        st.plotly_chart(macs, key="overview_macs")
+        conv_share = sum(row.macs for row in report.layers if row.kind == "conv") / max(totals.macs, 1)
+        st.markdown(f"**The convolutions do {conv_share:.1%} of the multiply-accumulates**: each 3×3 filter "
+                    "slides over every position of a large feature map, while an FC layer runs once.")
