@@ -271,3 +271,19 @@ def test_any_prefix_of_a_jpeg_loads_or_is_refused_in_words(cut):
 @given(data=st.binary(max_size=600))
 def test_arbitrary_bytes_load_or_are_refused_in_words(data):
     load_or_refuse(data)
+
+
+# --- bundled samples --------------------------------------------------------------------------------
+
+def test_every_bundled_sample_loads_and_has_a_credit():
+    samples = vgg.sample_images()
+    assert set(samples) == {"astronaut", "cat", "coffee", "rocket"}
+    credits = vgg.sample_credits()
+    for name, path in samples.items():
+        assert path.is_file() and credits[name]
+        assert_rgb(vgg.load_sample(name))
+
+
+def test_an_unknown_sample_is_refused_with_the_names():
+    with pytest.raises(ValueError, match="astronaut, cat, coffee, rocket"):
+        vgg.load_sample("dog")

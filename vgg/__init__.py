@@ -19,6 +19,30 @@ __all__ = [
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
 ]
 
+# Inference (images in, feature maps and predictions out); appended after the core so it stays separate.
+from vgg.devices import available_devices, select_device
+from vgg.errors import DeviceError
+from vgg.featuremaps import ChannelStats, FeatureGrid, LayerStats, channel_stats, feature_grid, layer_stats
+from vgg.images import load_image
+from vgg.inference import (
+    RANDOM_WEIGHTS_NOTICE,
+    ForwardResult,
+    Prediction,
+    Predictions,
+    forward_with_features,
+    prepare,
+    top_k,
+)
+from vgg.preprocess import PreprocessSteps, preprocess, preprocess_steps, to_display_image
+from vgg.samples import load_sample, sample_credits, sample_images
+
+__all__ += [
+    "RANDOM_WEIGHTS_NOTICE", "ChannelStats", "DeviceError", "FeatureGrid", "ForwardResult", "LayerStats", "Prediction",
+    "Predictions", "PreprocessSteps", "available_devices", "channel_stats", "feature_grid", "forward_with_features",
+    "layer_stats", "load_image", "load_sample", "prepare", "preprocess", "preprocess_steps", "sample_credits",
+    "sample_images", "select_device", "to_display_image", "top_k",
+]
+
 # Architecture analysis (numbers per layer and in total, comparison, diagram), all on the meta device;
 # appended below the other sections, hence the noqa.
 from vgg.analysis import LayerRow, Report, StageSummary, Totals, TrainingMemory, analyze  # noqa: E402
