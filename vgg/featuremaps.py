@@ -43,7 +43,7 @@ def feature_grid(tensor: torch.Tensor, *, n: int = 16, channels: Sequence[int] |
     (C, H, W) or (1, C, H, W) feature map, tiled into a near-square grid (or ``columns`` wide)."""
     maps = _as_maps(tensor)  # (C, H, W)
     chosen = _choose(maps, n, channels)  # (k,)
-    tiles = _scale_each_to_uint8(maps.index_select(0, chosen))  # (k, H, W)
+    tiles = _scale_each_to_uint8(maps[chosen])  # (k, H, W)
     count, height, width = tiles.shape
     columns = columns if columns is not None else math.ceil(math.sqrt(count))
     if columns < 1 or padding < 0:
