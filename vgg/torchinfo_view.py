@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from vgg.analysis.analyze import ConfigLike
+from vgg.analysis.engine import ConfigLike
 from vgg.analysis.trace import check_input_size
 from vgg.builders import build
 from vgg.configs import resolve_config

@@ -4,7 +4,7 @@
 ``Report.to_frame()`` the layer table, ``Report.stage_frame()`` the stage table.
 """
 
-from vgg.analysis.analyze import analyze, clear_caches
+from vgg.analysis.engine import analyze, clear_caches
 from vgg.analysis.memory import ASSUMPTIONS
 from vgg.analysis.report import LayerRow, Report, StageSummary, Totals, TrainingMemory, format_shape
 from vgg.analysis.units import Unit, group_units

@@ -1,6 +1,6 @@
 """The analysis results: frozen dataclasses (safe to cache and share), with JSON and DataFrame views.
 
-Collecting the numbers (``vgg.analysis.analyze``) is kept apart from formatting them (here), as in
+Collecting the numbers (``vgg.analysis.engine``) is kept apart from formatting them (here), as in
 torchinfo. Every count is for the whole batch; shapes include the batch dimension.
 """
 

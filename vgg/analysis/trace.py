@@ -1,8 +1,9 @@
 """Run the meta model module by module and record what each module sees and returns.
 
-Shapes come from torch itself (each module runs on a meta tensor: no data, no weight memory), so
-they are right for any spec and input size without a hand-written shape formula. No hooks are
-registered: the Sequentials are iterated directly, as DESIGN.md asks of shared models.
+Shapes come from torch itself (each module runs on a meta tensor: no data, no weight memory, with
+two exceptions kept for memory, see SHAPE_PRESERVING), so they are right for any spec and input size
+without a hand-written shape formula. No hooks are registered: the Sequentials are iterated
+directly, as DESIGN.md asks of shared models.
 """
 
 from __future__ import annotations
@@ -13,12 +14,21 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from vgg.builders import build
 from vgg.model import VGG, LayerInfo
 from vgg.spec import VGGSpec
 
 Shape = tuple[int, ...]
+
+# Two exceptions to running each module as is, both for memory: on the meta device some kernels are
+# Python decompositions that import torch._dynamo on first use (+40 MB of peak memory, against a
+# goal of 50 MB for the whole analysis). BatchNorm2d and LocalResponseNorm have their input's shape
+# by contract: it is taken from the input, after the check a run would make (BN's channel count).
+# Linear runs without its bias (x @ W^T), since adding a bias of shape (out,) cannot change the shape
+# and addmm is the decomposed kernel. tests/test_analysis_crosscheck.py runs all of them on meta.
+SHAPE_PRESERVING = (nn.BatchNorm2d, nn.LocalResponseNorm)
 
 
 @dataclass(frozen=True)
@@ -62,13 +72,12 @@ def trace(spec: VGGSpec, batch_norm: bool, input_size: tuple[int, int], batch_si
     model.check_input(x)
     modules = dict(_forward_modules(model))
     traced = []
-    seen: dict[tuple[type, str, Shape], Shape] = {}
     with torch.inference_mode():
         for info in model.layer_infos:
             module = modules[info.path]
             if info.kind == "fc" and x.dim() > 2:
                 x = torch.flatten(x, 1)  # VGG.forward_head flattens between avgpool and fc6: (N, C * 7 * 7)
-            output_shape = _run(module, x, seen)
+            output_shape = _output_shape(module, x)
             traced.append(Traced(info, module, tuple(x.shape), output_shape))
             x = x if output_shape == tuple(x.shape) else torch.empty(output_shape, device="meta")
     return tuple(traced)
@@ -80,13 +89,12 @@ def _forward_modules(model: VGG) -> Iterator[tuple[str, nn.Module]]:
     yield from ((f"classifier.{index}", module) for index, module in enumerate(model.classifier))
 
 
-def _run(module: nn.Module, x: torch.Tensor, seen: dict[tuple[type, str, Shape], Shape]) -> Shape:
-    """The module's output shape on ``x``, running each distinct (module config, input shape) once.
-
-    Identical modules on identical shapes return identical shapes; the memo matters because meta
-    BatchNorm goes through a Python decomposition (about 1 ms a call), and VGG repeats its layers.
-    """
-    key = (type(module), module.extra_repr(), tuple(x.shape))
-    if key not in seen:
-        seen[key] = tuple(module(x).shape)
-    return seen[key]
+def _output_shape(module: nn.Module, x: torch.Tensor) -> Shape:
+    """Run the module on the meta tensor, with the two exceptions explained at SHAPE_PRESERVING."""
+    if isinstance(module, SHAPE_PRESERVING):
+        if isinstance(module, nn.BatchNorm2d) and (x.dim() != 4 or x.shape[1] != module.num_features):
+            raise ValueError(f"BatchNorm2d({module.num_features}) cannot take a tensor of shape {tuple(x.shape)}.")
+        return tuple(x.shape)
+    if isinstance(module, nn.Linear):
+        return tuple(F.linear(x, module.weight).shape)
+    return tuple(module(x).shape)
