@@ -40,7 +40,7 @@ def browser_type_launch_args() -> dict:
 
 @pytest.fixture(scope="session")
 def browser_context_args() -> dict:
-    return {"viewport": {"width": 1600, "height": 1000}}
+    return {"viewport": {"width": 1600, "height": 2400}}  # Streamlit scrolls inside: tall shows all
 
 
 def _free_port() -> int:
