@@ -29,11 +29,12 @@ class GraphvizNotInstalledError(RuntimeError):
 
 
 def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str] = frozenset(),
-            rankdir: str = "TB") -> graphviz.Digraph:
+            rankdir: str = "TB", until: str | None = None) -> graphviz.Digraph:
     """A Digraph of ``report``: one node per layer in stage clusters, or one node per stage if ``collapsed``.
 
     ``highlight`` holds module paths (e.g. ``Comparison.added_paths_b``); a node containing any of
     them is filled with ``HIGHLIGHT_FILL``. ``rankdir`` is Graphviz's: "TB" (top-down) or "LR".
+    ``until`` (a module path) draws the network only up to that layer, as the lesson builds it.
     """
     marked = frozenset(highlight)
     height, width = report.input_size
@@ -46,17 +47,30 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
     )
     first_input = report.layers[0].input_shape
     graph.node("input", f"input\\n{format_shape(first_input[1:])}", shape="oval", fillcolor=END_FILL)
-    units = group_units(report.layers)
+    units = _units_until(report, until)
     if collapsed:
         steps = [(_stage_id(stage), stage.input_shape, stage.output_shape) for stage in report.stages]
         _add_stage_nodes(graph, report.stages, units, marked)
     else:
         steps = [(unit.head.name, unit.input_shape, unit.output_shape) for unit in units]
-        _add_layer_clusters(graph, report.stages, units, marked)
-    graph.node("output", f"output\\n{format_shape(report.layers[-1].output_shape[1:])} logits", shape="oval",
-               fillcolor=END_FILL)
-    _add_edges(graph, [("input", first_input, first_input), *steps, ("output", (), ())])
+        _add_layer_clusters(graph, [s for s in report.stages if any(u.stage == s.stage for u in units)], units,
+                            marked)
+    if until is None:
+        graph.node("output", f"output\\n{format_shape(report.layers[-1].output_shape[1:])} logits", shape="oval",
+                   fillcolor=END_FILL)
+        steps.append(("output", (), ()))
+    _add_edges(graph, [("input", first_input, first_input), *steps])
     return graph
+
+
+def _units_until(report: Report, until: str | None) -> tuple[Unit, ...]:
+    units = group_units(report.layers)
+    if until is None:
+        return units
+    order = {row.name: index for index, row in enumerate(report.layers)}
+    if until not in order:
+        raise ValueError(f"No layer {until!r} in {report.label}; use a module path like 'features.3'.")
+    return tuple(unit for unit in units if order[unit.head.name] <= order[until])
 
 
 def diagram_svg(graph: graphviz.Digraph) -> bytes:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from explorer.state import AppState
-from explorer.views import compare, diagram, forward, layers, overview, paper
+from explorer.views import compare, diagram, forward, layers, lesson, overview, paper, receptive_field
 
 
 @dataclass(frozen=True)
@@ -20,4 +20,5 @@ def _view(module: ModuleType) -> View:
     return View(module.TITLE, module.render)
 
 
-VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, compare, paper))
+VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, compare,
+                                                                lesson, receptive_field, paper))

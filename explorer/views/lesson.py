@@ -1,0 +1,190 @@
+"""Lesson: the real VGG builds itself in front of the class, notebook-like (prose, code, live output).
+
+1. the configuration list; 2. ``make_features`` reading it one entry at a time (the source line
+that runs highlighted, the layer appended, ``in_channels``, shape, parameters and MACs so far, the
+diagram growing); 3. the classifier and fc6's 25,088 inputs; 4. the initialisation; 5. the forward
+pass on the current image. Every number comes from the analysis engine; the code shown is read
+from the project's source at run time.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+import streamlit as st
+
+import vgg
+from explorer import format, resources
+from explorer.state import AppState
+from vgg.lesson import BuildStep, build_steps
+from vgg.source import (
+    SourceListing,
+    forward_listing,
+    make_classifier_listing,
+    make_features_listing,
+    reset_parameters_listing,
+)
+
+TITLE = "Lesson"
+STEP_KEY = "lesson_step"
+
+
+def code_block(source: SourceListing, highlighted: tuple[int, ...] = ()) -> str:
+    """The listing as HTML with its real line numbers, the ``highlighted`` (0-based) lines marked."""
+    marked = set(highlighted)
+    lines = []
+    for index, line in enumerate(source.lines):
+        number = source.first_line + index
+        css = "hl" if index in marked else ""
+        lines.append(f"<span class='ln {css}'><span class=no>{number:4d}</span> "
+                     f"{html.escape(line.rstrip())}</span>")
+    style = ("<style>.lesson-code{font-family:monospace;font-size:0.82em;background:#f6f8fa;padding:10px;"
+             "border-radius:6px;overflow-x:auto;line-height:1.45}.lesson-code .ln{display:block;white-space:pre}"
+             ".lesson-code .hl{background:#FFE08A;font-weight:700}.lesson-code .no{color:#888}</style>")
+    file_name = source.file.rsplit("/", 2)[-2:]
+    caption = f"<div style='color:#666;font-size:0.8em'>{'/'.join(file_name)}, {source.name}</div>"
+    return f"{style}{caption}<div class=lesson-code>{''.join(lines)}</div>"
+
+
+def _entry_chips(steps: tuple[BuildStep, ...], current: int) -> str:
+    chips = []
+    for step in steps:
+        done = step.index < current
+        now = step.index == current - 1
+        colour = "#CC79A7" if now else "#0072B2" if done else "#bbb"
+        weight = "700" if now else "400"
+        chips.append(f"<span style='border:2px solid {colour};color:{colour};border-radius:6px;padding:2px 7px;"
+                     f"margin:2px;display:inline-block;font-family:monospace;font-weight:{weight}'>"
+                     f"{html.escape(str(step.token))}</span>")
+    return "<div>cfg = [ " + " ".join(chips) + " ]</div>"
+
+
+def _stepper(count: int) -> int:
+    """Slider plus previous/next buttons (keyboard: Left/Right arrows) over 0..count entries read."""
+    st.session_state.setdefault(STEP_KEY, 0)
+    st.session_state[STEP_KEY] = min(st.session_state[STEP_KEY], count)
+    left, middle, right = st.columns([1, 6, 1])
+    left.button("◀ Previous", on_click=_move, args=(-1, count), shortcut="Left", key="lesson_prev",
+                disabled=st.session_state[STEP_KEY] == 0, width="stretch")
+    right.button("Next ▶", on_click=_move, args=(1, count), shortcut="Right", key="lesson_next", type="primary",
+                 disabled=st.session_state[STEP_KEY] == count, width="stretch")
+    return middle.slider("Entries read", 0, count, key=STEP_KEY, label_visibility="collapsed")
+
+
+def _move(delta: int, count: int) -> None:
+    st.session_state[STEP_KEY] = max(0, min(count, st.session_state[STEP_KEY] + delta))
+
+
+def _state_panel(step: BuildStep | None, input_size: tuple[int, int]) -> None:
+    if step is None:
+        st.markdown("**Nothing read yet.** `in_channels = 3` (an RGB image), the output is the input: "
+                    f"`{format.shape((1, 3, *input_size))}`.")
+        return
+    st.markdown(f"**Entry {step.index + 1}: `{step.token}`** ({'a conv' if step.kind == 'conv' else step.kind}) "
+                f"appends {len(step.appended)} module{'s' if len(step.appended) > 1 else ''}:")
+    st.dataframe(pd.DataFrame([{"Module": row.name, "Paper name": row.paper_name, "Type": row.type,
+                                "Output shape": format.shape(row.output_shape), "Params": row.params,
+                                "MACs": row.macs} for row in step.appended]), hide_index=True,
+                 key=f"lesson_appended_{step.index}")
+    first, second = st.columns(2)
+    third, fourth = st.columns(2)
+    first.metric("in_channels", step.in_channels_after,
+                 delta=step.in_channels_after - step.in_channels_before or None, delta_color="off")
+    second.metric("Output shape", format.shape(step.output_shape[1:]))
+    third.metric("Parameters so far", format.count(step.params_so_far), help=f"{step.params_so_far:,}")
+    fourth.metric("MACs so far", format.count(step.macs_so_far), help=f"{step.macs_so_far:,}")
+
+
+def _features_section(state: AppState, report: vgg.Report) -> None:
+    spec = report.spec
+    steps = build_steps(spec.layers, report.layers, batch_norm=report.batch_norm)
+    st.subheader("1. The configuration list")
+    st.markdown(f"torchvision describes {state.model.title} as a list: a number is a 3×3 convolution with that many "
+                "output channels, `M` a 2×2 max pool" + (", `conv1-N` a 1×1 convolution, `LRN` local response "
+                "normalisation" if any(not isinstance(entry, int) and entry != "M" for entry in spec.to_list()) else "")
+                + ".")
+    st.code(f"cfg = {spec.to_list()!r}", language="python")
+    st.subheader("2. `make_features` reads it, one entry at a time")
+    current = _stepper(len(steps))
+    st.html(_entry_chips(steps, current))
+    step = steps[current - 1] if current else None
+    code, panel = st.columns([6, 5])
+    with code:
+        st.html(code_block(make_features_listing(), step.source_lines if step else ()))
+    with panel:
+        _state_panel(step, state.input_size)
+    built = {row.name for s in steps[:current] for row in s.appended}
+    if built:
+        newest = {row.name for row in step.appended} if step else set()
+        graph = vgg.diagram(report, highlight=newest, until=max(built, key=_module_index), rankdir="LR")
+        st.graphviz_chart(graph.source, width="stretch")
+        st.caption("The network so far; the layers this entry appended are highlighted.")
+    if current == len(steps):
+        st.success(f"`features` is complete: {len(spec.convs)} convolutions and {spec.num_pools} pools, "
+                   f"{format.count(steps[-1].params_so_far)} parameters, output "
+                   f"{format.shape(steps[-1].output_shape)}.")
+
+
+def _module_index(path: str) -> int:
+    return int(path.rsplit(".", 1)[1])
+
+
+def _classifier_section(report: vgg.Report) -> None:
+    st.subheader("3. The classifier, and why fc6 has so many inputs")
+    fc6 = report.layer("fc6")
+    avgpool = report.layer("avgpool")
+    channels, height, width = avgpool.output_shape[1:]
+    st.markdown(f"`AdaptiveAvgPool2d((7, 7))` turns the last feature map ({format.shape(avgpool.input_shape[1:])}) "
+                f"into {channels} × {height} × {width}, whatever the input size; flattening gives "
+                f"**{channels} × {height} × {width} = {fc6.input_shape[-1]:,}** numbers. fc6 connects each of them "
+                f"to each of its 4,096 units: {fc6.input_shape[-1]:,} × 4,096 + 4,096 = **{fc6.params:,} "
+                f"parameters**, {fc6.params / report.totals.params:.0%} of the whole network.")
+    st.html(code_block(make_classifier_listing()))
+
+
+def _init_section(report: vgg.Report) -> None:
+    st.subheader("4. Initialisation")
+    st.markdown("Before any training, weights are random but not arbitrary: Kaiming normal with `fan_out` for the "
+                "convolutions (std = √(2 / (k² · C_out)), so signals neither vanish nor explode through ReLUs), "
+                "N(0, 0.01) for the linear layers, BN at weight 1 / bias 0, every bias 0.")
+    st.html(code_block(reset_parameters_listing()))
+    rows = [{"Layer": row.paper_name, "Kernel": f"{row.kernel_size[0]}×{row.kernel_size[1]}",
+             "C_out": row.output_shape[1],
+             "std of the weights": round(math.sqrt(2 / (row.kernel_size[0] * row.kernel_size[1]
+                                                        * row.output_shape[1])), 4)}
+            for row in report.layers if row.kind == "conv"]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_init")
+
+
+def _forward_section(state: AppState, report: vgg.Report) -> None:
+    st.subheader("5. The forward pass")
+    st.html(code_block(forward_listing()))
+    last_feature = next(row for row in reversed(report.layers) if row.name.startswith("features."))
+    flow = [("x", (1, 3, *report.input_size)), ("features(x)", last_feature.output_shape),
+            ("avgpool", report.layer("avgpool").output_shape), ("flatten", report.layer("fc6").input_shape),
+            ("classifier", report.layers[-1].output_shape)]
+    st.markdown(" → ".join(f"`{name}` {format.shape(shape)}" for name, shape in flow))
+    if st.toggle("Run it on the current image", key="lesson_run",
+                 help="Builds the real model with the sidebar's weights (hundreds of MB)."):
+        from explorer.image_input import choose_image
+        from explorer.views.forward import run_forward, show_predictions
+
+        picked = choose_image("lesson")
+        if picked is not None:
+            steps = vgg.preprocess_steps(picked.image, mode="crop", size=224)
+            result = run_forward(state, state.model, picked, steps)
+            st.image(steps.cropped, caption="The input after preprocessing", width=224)
+            show_predictions(result, state.weights == "random")
+
+
+def render(state: AppState) -> None:
+    report = resources.analysis(state.model, state.input_size)
+    st.header(f"How {state.model.title} is built, and how it sees")
+    st.caption("Step with the buttons, the slider, or the ← → keys. Every number agrees with the Layers view; "
+               "the code is this project's own, read from its source as it runs.")
+    _features_section(state, report)
+    _classifier_section(report)
+    _init_section(report)
+    _forward_section(state, report)
