@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 
 import pytest
 import torch
@@ -194,3 +195,10 @@ def test_reports_are_frozen_and_cached() -> None:
     clear_caches()
     again = vgg.analyze("B")
     assert again is not report and again == report
+    assert pickle.loads(pickle.dumps(report)) == report  # st.cache_data pickles what it caches
+
+
+def test_numpy_integers_are_sizes() -> None:
+    numpy = pytest.importorskip("numpy")
+    report = vgg.analyze("A", input_size=(numpy.int64(64), numpy.int32(48)), batch_size=numpy.int64(2))
+    assert report.input_size == (64, 48) and type(report.input_size[0]) is int and report.batch_size == 2

@@ -32,13 +32,14 @@ def analyze(config: ConfigLike, *, batch_norm: bool = False, input_size: tuple[i
     size = check_input_size(tuple(input_size), batch_size)
     if not isinstance(dtype, torch.dtype):
         raise ValueError(f"dtype must be a torch.dtype such as torch.float16, got {dtype!r}.")
-    return _analyze(spec, bool(batch_norm), size, batch_size, dtype)
+    return _analyze(spec, bool(batch_norm), size, int(batch_size), dtype)
 
 
-def clear_caches() -> None:
-    """Forget cached reports and meta models (benchmarks use it to time the real, cold cost)."""
+def clear_caches(*, models: bool = True) -> None:
+    """Forget cached reports, and the meta models unless ``models=False`` (benchmarks time both costs)."""
     _analyze.cache_clear()
-    meta_model.cache_clear()
+    if models:
+        meta_model.cache_clear()
 
 
 @functools.lru_cache(maxsize=128)

@@ -9,6 +9,8 @@ directly, as DESIGN.md asks of shared models.
 from __future__ import annotations
 
 import functools
+import numbers
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,12 +55,17 @@ def meta_model(spec: VGGSpec, batch_norm: bool) -> VGG:
 
 def check_input_size(input_size: tuple[int, int], batch_size: int) -> tuple[int, int]:
     """Validate the user's numbers before torch sees them, so the message names what to change."""
-    if len(input_size) != 2 or not all(isinstance(side, int) and not isinstance(side, bool) for side in input_size):
+    if len(input_size) != 2 or not all(_is_integer(side) for side in input_size):
         raise ValueError(f"input_size must be two integers (height, width), got {input_size!r}.")
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+    if not _is_integer(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     height, width = input_size
-    return int(height), int(width)
+    return operator.index(height), operator.index(width)
+
+
+def _is_integer(value: object) -> bool:
+    """Python and numpy integers (what widgets and arrays hand over), but not bools or floats."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def trace(spec: VGGSpec, batch_norm: bool, input_size: tuple[int, int], batch_size: int) -> tuple[Traced, ...]:
