@@ -59,6 +59,16 @@ def test_custom_spec_and_left_to_right() -> None:
     assert "lrn1  (features.2)" in graph.source
 
 
+def test_until_draws_the_network_built_so_far() -> None:
+    report = vgg.analyze("A")
+    source = vgg.diagram(report, until="features.3").source  # conv2_1: stage 1 and the first conv of stage 2
+    assert len(_node_lines(source)) == 3 + 1 and "output" not in source
+    assert source.count("subgraph cluster_") == 2
+    assert len(_node_lines(vgg.diagram(report, until="features.3", collapsed=True).source)) == 2 + 1
+    with pytest.raises(ValueError, match="No layer 'features.99'"):
+        vgg.diagram(report, until="features.99")
+
+
 def test_short_counts() -> None:
     assert [short_count(n) for n in (0, 999, 1792, 86704128, 19632062464)] == ["0", "999", "1.79K", "86.7M", "19.6G"]
 

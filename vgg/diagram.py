@@ -34,7 +34,8 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
 
     ``highlight`` holds module paths (e.g. ``Comparison.added_paths_b``); a node containing any of
     them is filled with ``HIGHLIGHT_FILL``. ``rankdir`` is Graphviz's: "TB" (top-down) or "LR".
-    ``until`` (a module path) draws the network only up to that layer, as the lesson builds it.
+    ``until`` (a module path) draws the network only up to that layer, as the lesson builds it (no
+    output node; when ``collapsed``, the stages reached so far).
     """
     marked = frozenset(highlight)
     height, width = report.input_size
@@ -48,13 +49,14 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
     first_input = report.layers[0].input_shape
     graph.node("input", f"input\\n{format_shape(first_input[1:])}", shape="oval", fillcolor=END_FILL)
     units = _units_until(report, until)
+    reached = {unit.stage for unit in units}
+    stages = tuple(stage for stage in report.stages if stage.stage in reached)
     if collapsed:
-        steps = [(_stage_id(stage), stage.input_shape, stage.output_shape) for stage in report.stages]
-        _add_stage_nodes(graph, report.stages, units, marked)
+        steps = [(_stage_id(stage), stage.input_shape, stage.output_shape) for stage in stages]
+        _add_stage_nodes(graph, stages, units, marked)
     else:
         steps = [(unit.head.name, unit.input_shape, unit.output_shape) for unit in units]
-        _add_layer_clusters(graph, [s for s in report.stages if any(u.stage == s.stage for u in units)], units,
-                            marked)
+        _add_layer_clusters(graph, stages, units, marked)
     if until is None:
         graph.node("output", f"output\\n{format_shape(report.layers[-1].output_shape[1:])} logits", shape="oval",
                    fillcolor=END_FILL)
@@ -64,6 +66,7 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
 
 
 def _units_until(report: Report, until: str | None) -> tuple[Unit, ...]:
+    """The units up to the one holding module path ``until`` (all of them when None)."""
     units = group_units(report.layers)
     if until is None:
         return units
