@@ -12,12 +12,17 @@ PALETTE = {"conv": "#0072B2", "fc": "#D55E00", "pool": "#009E73", "other": "#999
 
 _PROJECTOR_CSS = """
 <style>
-html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
-[data-testid="stMetricValue"] { font-size: 3rem !important; font-weight: 700; }
-[data-testid="stMetricLabel"] p { font-size: 1.25rem !important; }
-[data-testid="stMarkdownContainer"] p, li { font-size: 1.2rem; line-height: 1.5; }
-[data-testid="stDataFrame"] { font-size: 1.1rem; }
-button[role="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
+[data-testid="stMain"] { font-size: 22px; }
+[data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] * {
+  font-size: 2.8rem !important; font-weight: 700; }
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  font-size: 1.3rem !important; white-space: normal !important; overflow: visible !important; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p, [data-testid="stMain"] li {
+  font-size: 1.3rem; line-height: 1.5; }
+[data-testid="stMain"] h1 { font-size: 3rem; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.2rem; }
+button[role="tab"] p { font-size: 1.4rem !important; font-weight: 600; }
+[data-testid="stCaptionContainer"] { font-size: 1.1rem !important; color: #222 !important; }
 </style>
 """
 
@@ -31,13 +36,18 @@ def apply(*, projector: bool) -> None:
         st.html(_PROJECTOR_CSS)
 
 
+def show_chart(figure: go.Figure, *, key: str) -> None:
+    """Every chart through here: theme=None so our styling (projector fonts included) is not overridden."""
+    st.plotly_chart(figure, key=key, theme=None)
+
+
 def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
     """One look for every chart; in projector mode bigger fonts, thicker lines, white background."""
     big = projector_enabled()
     figure.update_layout(
         height=height + (120 if big else 0), margin={"l": 10, "r": 10, "t": 50, "b": 10},
         font={"size": 20 if big else 13}, template="plotly_white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        legend={"yanchor": "top", "y": 0.99, "xanchor": "right", "x": 0.99, "bgcolor": "rgba(255,255,255,0.8)"},
     )
     if big:
         figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})

@@ -10,7 +10,7 @@ import vgg
 from explorer import charts, format, resources
 from explorer.sidebar import model_choice_widgets
 from explorer.state import AppState
-from explorer.style import PALETTE
+from explorer.style import PALETTE, show_chart
 
 TITLE = "Compare"
 _TOTALS = {  # Comparison.totals key -> (label, formatter)
@@ -48,8 +48,9 @@ def _stage_charts(comparison: vgg.Comparison) -> None:
         values = {side: [getattr(stage, field).a if side == comparison.label_a else getattr(stage, field).b
                          for stage in comparison.stages]
                   for side in (comparison.label_a, comparison.label_b)}
-        column.plotly_chart(charts.grouped_stage_bars(labels, values, title=f"{title} per stage", y_title=title),
-                            key=f"compare_{field}")
+        with column:
+            show_chart(charts.grouped_stage_bars(labels, values, title=f"{title} per stage", y_title=title),
+                       key=f"compare_{field}")
 
 
 def render(state: AppState) -> None:

@@ -17,6 +17,7 @@ import vgg
 from explorer import charts, format, resources
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
+from explorer.style import show_chart
 from vgg.featuremaps import channel_stats, feature_grid, layer_stats
 from vgg.inference import ForwardResult, top_k
 from vgg.preprocess import PreprocessSteps, preprocess_steps
@@ -116,12 +117,15 @@ def _through_network(result: ForwardResult, report: vgg.Report) -> None:
     rows = [row for row in report.layers if row.name in stats]
     relus = [row for row in rows if row.kind == "relu"]
     left, right = st.columns(2)
-    left.plotly_chart(charts.line_through_network(
-        relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
-        title="Activation sparsity (fraction of zeros after each ReLU)", y_title="fraction"), key="forward_sparsity")
-    right.plotly_chart(charts.line_through_network(
-        rows, {"output elements": [stats[row.name].elements for row in rows]},
-        title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes")
+    with left:
+        show_chart(charts.line_through_network(
+            relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
+            title="Activation sparsity (fraction of zeros after each ReLU)", y_title="fraction"),
+            key="forward_sparsity")
+    with right:
+        show_chart(charts.line_through_network(
+            rows, {"output elements": [stats[row.name].elements for row in rows]},
+            title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes")
 
 
 def _timings(result: ForwardResult, report: vgg.Report) -> None:
@@ -130,7 +134,7 @@ def _timings(result: ForwardResult, report: vgg.Report) -> None:
         rows, [result.times[row.name] * 1e3 for row in rows],
         title=f"Time per layer on {result.device} (total {result.total_seconds * 1e3:.0f} ms)",
         y_title="ms", only_kinds=("conv", "fc", "pool", "relu", "bn", "lrn", "avgpool", "dropout"))
-    st.plotly_chart(figure, key="forward_times")
+    show_chart(figure, key="forward_times")
     for note in result.notes:
         st.info(note)
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer import charts, format, resources
 from explorer.state import AppState
+from explorer.style import show_chart
 
 TITLE = "Overview"
 
@@ -20,7 +21,7 @@ def render(state: AppState) -> None:
     second.metric("MACs", format.count(totals.macs),
                   help=f"{totals.macs:,} multiply-accumulates of the convs and linear layers (torchvision's _ops)")
     third.metric("FLOPs", format.count(totals.flops), help="2 × MACs: one multiply and one add each")
-    fourth.metric("Depth", f"{report.spec.weight_layers} weight layers",
+    fourth.metric("Depth (weight layers)", report.spec.weight_layers,
                   help=f"{len(report.spec.convs)} convs + 3 fully connected, the paper's count")
     first, second, third, fourth = st.columns(4)
     first.metric("Weights (fp32)", format.nbytes(totals.weight_bytes))
@@ -38,7 +39,7 @@ def render(state: AppState) -> None:
         params = charts.per_layer_bars(report.layers, [row.params for row in report.layers],
                                        title="Where the parameters live", y_title="parameters",
                                        only_kinds=("conv", "fc", "bn"))
-        st.plotly_chart(params, key="overview_params")
+        show_chart(params, key="overview_params")
         fc6 = next((row for row in report.layers if row.paper_name == "fc6"), None)
         if fc6:
             st.markdown(f"**fc6 alone holds {format.count(fc6.params)} of {format.count(totals.params)} "
@@ -47,7 +48,7 @@ def render(state: AppState) -> None:
     with right:
         macs = charts.per_layer_bars(report.layers, [row.macs for row in report.layers],
                                      title="Where the compute goes", y_title="MACs", only_kinds=("conv", "fc"))
-        st.plotly_chart(macs, key="overview_macs")
+        show_chart(macs, key="overview_macs")
         conv_share = sum(row.macs for row in report.layers if row.kind == "conv") / max(totals.macs, 1)
         st.markdown(f"**The convolutions do {conv_share:.1%} of the multiply-accumulates**: each 3×3 filter "
                     "slides over every position of a large feature map, while an FC layer runs once.")

@@ -16,7 +16,7 @@ import vgg
 from explorer import charts, format, resources
 from explorer.image_input import choose_image
 from explorer.state import AppState
-from explorer.style import PALETTE
+from explorer.style import PALETTE, show_chart
 from vgg.receptive import InputBox, receptive_box, stacked_conv_equivalence
 
 TITLE = "Receptive field"
@@ -74,7 +74,7 @@ def render(state: AppState) -> None:
                                                    f"[{y}, {x}] outlined", width=min(width * 2, 640))
     st.subheader("How the field grows")
     growth = [r for r in report.layers if r.name.startswith("features.") and r.kind in ("conv", "pool")]
-    st.plotly_chart(charts.line_through_network(
+    show_chart(charts.line_through_network(
         growth, {"receptive field (px)": [r.receptive_field for r in growth],
                  "jump (px)": [r.jump or 0 for r in growth]},
         title="Receptive field and jump after each conv and pool", y_title="pixels"), key="rf_growth")
