@@ -12,6 +12,7 @@ import streamlit as st
 
 import vgg
 from explorer import resources
+from explorer.spec_table import LAYER_KINDS, frame_to_text, text_to_frame
 from explorer.state import (
     CONFIG_CHOICES,
     CUSTOM,
@@ -61,6 +62,7 @@ def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generat
                                  format_func=lambda name: vgg.configs.CONFIG_TITLES.get(name, "Custom spec..."))
     spec_text = st.session_state.get(f"{prefix}spec", "")
     if config == CUSTOM:
+        _spec_table(prefix, container)
         spec_text = container.text_input(
             "Spec", key=f"{prefix}spec", persist_state="session",
             help="A number is a 3x3 conv with that many channels, conv1-N a 1x1 conv, M a 2x2 max pool, "
@@ -73,6 +75,22 @@ def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generat
             container.error(str(error))
     batch_norm = container.toggle("Batch norm", key=f"{prefix}bn", persist_state="session")
     return ModelChoice(config=config, batch_norm=batch_norm, spec_text=spec_text)
+
+
+def _spec_table(prefix: str, container: st.delta_generator.DeltaGenerator) -> None:
+    """The spec as an editable table above its text box; an edit rewrites the text (rendered next)."""
+    text = st.session_state.get(f"{prefix}spec", "")
+    frame = text_to_frame(text)
+    if frame is None:
+        return
+    with container.expander("Edit as a table", expanded=False):
+        edited = st.data_editor(
+            frame, num_rows="dynamic", hide_index=True, key=f"{prefix}spec_table_{abs(hash(text))}",
+            column_config={"Layer": st.column_config.SelectboxColumn(options=LAYER_KINDS, required=True),
+                           "Channels": st.column_config.NumberColumn(min_value=1, max_value=8192, step=1)})
+    new_text = frame_to_text(edited)
+    if new_text != frame_to_text(frame):
+        st.session_state[f"{prefix}spec"] = new_text
 
 
 def _input_size() -> tuple[int, int]:
