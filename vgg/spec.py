@@ -146,7 +146,12 @@ def _tokenize(spec: str | Sequence[int | str]) -> list[str]:
 
 def _list_item_to_token(item: object, position: int) -> str:
     if isinstance(item, bool) or not isinstance(item, int | str):
-        raise SpecError(f"Token {position} ({item!r}) is not a layer: list items are channel counts (int) or 'M'.")
+        raise SpecError(f"Token {position} ({_shorten(repr(item))}) is not a layer: list items are channel counts "
+                        "(int) or 'M'.")
+    if isinstance(item, int) and item.bit_length() > 64:  # refused here: str() of an int over 4,300 digits raises
+        if item < 0:
+            raise SpecError(_not_positive(position, "a negative number"))
+        raise SpecError(_too_wide(position, "a number", f"a {item.bit_length():,}-bit channel count"))
     return str(item).strip()
 
 
@@ -157,25 +162,38 @@ def _parse_token(token: str, position: int) -> LayerSpec:
     if lowered == "lrn":
         return LRN()
     if _INT_TOKEN.match(lowered):
-        return Conv(_check_width(int(lowered), token, position))
+        return Conv(_check_width(lowered, token, position))
     match = _CONV_TOKEN.match(lowered)
     if match:
         kernel = int(match.group(1))
         if kernel not in _ALLOWED_KERNELS:
             raise SpecError(f"Token {position} ({token!r}): kernel size {kernel} is not a VGG conv; "
                             "use conv3-N or conv1-N.")
-        return Conv(_check_width(int(match.group(2)), token, position), kernel_size=kernel)
+        return Conv(_check_width(match.group(2), token, position), kernel_size=kernel)
     raise SpecError(f"Token {position} ({_shorten(token)!r}) is not a layer. Use a channel count like 64, "
                     "conv1-256 for a 1x1 conv, M for a max pool, or LRN.")
 
 
-def _check_width(width: int, token: str, position: int) -> int:
-    if width <= 0:
-        raise SpecError(f"Token {position} ({token!r}): a conv needs a positive number of channels.")
+def _check_width(digits: str, token: str, position: int) -> int:
+    """The width written as ``digits`` (an optionally signed integer), checked as text before ``int()``:
+    ``int()`` refuses more than 4,300 digits with its own message about ``sys.set_int_max_str_digits``."""
+    magnitude = digits.lstrip("+-").lstrip("0")
+    if not magnitude or digits.startswith("-"):
+        raise SpecError(_not_positive(position, repr(_shorten(token))))
+    if len(magnitude) > len(str(MAX_WIDTH)):
+        raise SpecError(_too_wide(position, repr(_shorten(token)), f"a {len(magnitude):,}-digit channel count"))
+    width = int(magnitude)
     if width > MAX_WIDTH:
-        raise SpecError(f"Token {position} ({_shorten(token)!r}): {width:,} channels is more than the limit of "
-                        f"{MAX_WIDTH:,}; VGG's widest layer has 512.")
+        raise SpecError(_too_wide(position, repr(token), f"{width:,} channels"))
     return width
+
+
+def _not_positive(position: int, shown: str) -> str:
+    return f"Token {position} ({shown}): a conv needs a positive number of channels."
+
+
+def _too_wide(position: int, shown: str, amount: str) -> str:
+    return f"Token {position} ({shown}): {amount} is more than the limit of {MAX_WIDTH:,}; VGG's widest layer has 512."
 
 
 def _validate(spec: VGGSpec, tokens: list[str]) -> None:
