@@ -195,7 +195,7 @@ def test_out_of_memory_on_cuda_retries_with_outputs_moved_to_the_cpu(monkeypatch
     monkeypatch.setattr(inference, "_run", fake_run)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
     on_cuda = types.SimpleNamespace(device=torch.device("cuda"), shape=(1, 3, 64, 64))
-    *_, notes = inference._run_with_fallback(None, on_cuda, frozenset())
+    _, notes = inference._run_with_fallback(None, on_cuda, frozenset())
     assert calls == [False, True] and notes == (inference.OFFLOAD_NOTE,)
 
 

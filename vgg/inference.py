@@ -75,7 +75,7 @@ def forward_with_features(model: VGG, x: torch.Tensor, *, layers: Iterable[str] 
     started = time.perf_counter()
     with torch.inference_mode():
         x = _model_input(model, x, device)
-        logits, features, times, notes = _run_with_fallback(model, x, wanted)
+        (logits, features, times), notes = _run_with_fallback(model, x, wanted)
         logits = logits.to("cpu", torch.float32)  # waits for the device: total_seconds covers the work
     return ForwardResult(logits, features, times, device, time.perf_counter() - started, notes)
 
@@ -107,17 +107,20 @@ def _is_channels_last(model: VGG) -> bool:
         memory_format=torch.channels_last)
 
 
-def _run_with_fallback(model: VGG, x: torch.Tensor,
-                       wanted: frozenset[str]) -> tuple[torch.Tensor, dict, dict, tuple[str, ...]]:
+_PassOutput = tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, float]]  # logits, kept outputs, seconds
+
+
+def _run_with_fallback(model: VGG, x: torch.Tensor, wanted: frozenset[str]) -> tuple[_PassOutput, tuple[str, ...]]:
+    """The pass and its notes: on CUDA out of memory, once more with kept outputs moved to the CPU."""
     try:
-        return *_run(model, x, wanted, offload=False), ()
+        return _run(model, x, wanted, offload=False), ()
     except torch.cuda.OutOfMemoryError:
         if x.device.type != "cuda":
             raise
     # Retry outside the except block: its traceback holds the failed pass's tensors on the GPU.
     torch.cuda.empty_cache()
     try:
-        return *_run(model, x, wanted, offload=True), (OFFLOAD_NOTE,)
+        return _run(model, x, wanted, offload=True), (OFFLOAD_NOTE,)
     except torch.cuda.OutOfMemoryError:
         pass
     torch.cuda.empty_cache()
@@ -126,8 +129,7 @@ def _run_with_fallback(model: VGG, x: torch.Tensor,
                       "output moved to the CPU. Use a smaller input, or --device cpu.")
 
 
-def _run(model: VGG, x: torch.Tensor, wanted: frozenset[str],
-         offload: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, float]]:
+def _run(model: VGG, x: torch.Tensor, wanted: frozenset[str], offload: bool) -> _PassOutput:
     """The pass itself: VGG.forward's order, one module at a time."""
     run = _Pass(wanted, clock_for(x.device), offload)
     for index, module in enumerate(model.features):
