@@ -1,7 +1,6 @@
 """Table 1 generated from the specs, against the paper's printed table."""
 
-from vgg.configs import CONFIGS
-from vgg.paper import split_stages, table1
+from vgg.paper import table1
 
 
 def column(table, name):
@@ -29,7 +28,3 @@ def test_bold_marks_the_layers_each_column_adds():
     assert bold(table, "C") == ["conv1-256", "conv1-512", "conv1-512"]
     assert bold(table, "D") == ["conv3-256", "conv3-512", "conv3-512"]
     assert bold(table, "E") == ["conv3-256", "conv3-512", "conv3-512"]
-
-
-def test_split_stages_drops_pools():
-    assert [len(stage) for stage in split_stages(CONFIGS["E"])] == [2, 2, 4, 4, 4]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vgg.paper import paper_token
 from vgg.source import highlighted_lines
 from vgg.spec import LRN, Conv, LayerSpec, MaxPool
 
@@ -48,7 +47,7 @@ def build_steps(spec_layers: Sequence[LayerSpec], rows: Sequence, *, batch_norm:
         count = _MODULES_PER_ENTRY.get(kind, 3 if batch_norm else 2)
         appended = tuple(rows[cursor:cursor + count])
         if len(appended) != count or not all(row.name.startswith("features.") for row in appended):
-            raise ValueError(f"Spec entry {index + 1} ({paper_token(entry)}) has no matching layers in the analysis.")
+            raise ValueError(f"Spec entry {index + 1} ({entry.to_token()}) has no matching layers in the analysis.")
         cursor += count
         before = in_channels
         in_channels = entry.out_channels if isinstance(entry, Conv) else in_channels
