@@ -54,3 +54,9 @@ __all__ += [
     "Comparison", "GraphvizNotInstalledError", "LayerRow", "Report", "StageSummary", "Totals", "TrainingMemory",
     "analyze", "compare", "diagram", "diagram_svg", "torchinfo_table",
 ]
+
+# Resource guards: refuse what would not fit before allocating it.
+from vgg.errors import ResourceError  # noqa: E402
+from vgg.guards import ResourceLimits, check_resources, resource_limits  # noqa: E402
+
+__all__ += ["ResourceError", "ResourceLimits", "check_resources", "resource_limits"]

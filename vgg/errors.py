@@ -19,3 +19,7 @@ class WeightsError(ValueError):
 
 class DeviceError(ValueError):
     """A device that was asked for by name but is absent (no CUDA GPU, no Apple MPS), or a name torch lacks."""
+
+
+class ResourceError(ValueError):
+    """A network or input whose estimated memory is over the configured limit (see ``vgg.guards``)."""

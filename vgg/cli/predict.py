@@ -13,10 +13,12 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from vgg.analysis import analyze
 from vgg.builders import build
 from vgg.configs import CONFIG_TITLES, VARIANTS, resolve_config, variant_name
 from vgg.devices import DEVICE_CHOICES
 from vgg.errors import ImageError, WeightsError
+from vgg.guards import check_resources
 from vgg.images import load_image
 from vgg.inference import ForwardResult, Predictions, forward_with_features, prepare, top_k
 from vgg.model import VGG
@@ -64,6 +66,9 @@ class Outcome:
 def run(args: argparse.Namespace) -> int:
     image_name, image = _image(args.image)
     batch_norm = args.bn or (args.config.strip().lower().endswith("_bn") and args.config.strip().lower() in VARIANTS)
+    # Estimated on the meta device first: a spec too large for this machine is refused before it is built.
+    check_resources(analyze(args.config, batch_norm=batch_norm, input_size=(args.size, args.size)),
+                    keep_features=False)  # the pass below keeps only the logits
     model = prepare(_model(args.config, batch_norm, args.weights, args.seed), args.device)
     x = preprocess(image, mode=args.mode, size=args.size)  # (1, 3, size, size)
     result = forward_with_features(model, x, layers=())  # logits only: keep no feature maps
