@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vgg
-from vgg.spec import LRN, MAX_WIDTH, Conv, MaxPool
+from vgg.spec import LRN, MAX_LAYERS, MAX_WIDTH, Conv, MaxPool
 
 TORCHVISION_CFGS = {  # torchvision's `cfgs`, transcribed
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -55,6 +55,8 @@ def test_named_configs_match_table_1():
         ("conv5-64", ["Token 1", "kernel size 5"]),
         ("64 " + "M " * 8, ["Token 9", "one pool too many", "224x224"]),
         ("6" * 20_000, ["characters long"]),
+        ("64 " * 3_000, ["3,000 layers", "limit is 256"]),
+        ([64] * 257, ["257 layers"]),
         ("6" * 5_000, ["Token 1", "5,000-digit", "8,192"]),  # int() alone refuses > 4,300 digits in its own words
         ("64 M conv1-" + "9" * 4_500, ["Token 3", "4,500-digit"]),
         ("64 -" + "1" * 4_500, ["Token 2", "positive"]),
@@ -69,6 +71,10 @@ def test_bad_specs_raise_a_clear_value_error(spec, fragments):
         vgg.parse_spec(spec)
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+def test_the_longest_spec_allowed_parses():
+    assert len(vgg.parse_spec("64 " * MAX_LAYERS).layers) == MAX_LAYERS
 
 
 def test_seven_pools_still_fit_224():
@@ -103,7 +109,7 @@ def parse_or_refuse(spec: object) -> vgg.VGGSpec | None:
     except vgg.SpecError as error:
         assert str(error) and "Traceback" not in str(error)
         return None
-    assert parsed.convs and parsed.num_pools <= 7
+    assert parsed.convs and parsed.num_pools <= 7 and len(parsed.layers) <= MAX_LAYERS
     assert all(1 <= conv.out_channels <= MAX_WIDTH and conv.kernel_size in (1, 3) for conv in parsed.convs)
     return parsed
 

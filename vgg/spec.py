@@ -22,6 +22,7 @@ from vgg.errors import SpecError
 MAX_WIDTH = 8192  # wider than any published VGG by 16x; beyond it is a typo, not a design
 REFERENCE_INPUT = 224  # specs are validated against the paper's training crop
 MAX_SPEC_CHARS = 10_000  # a spec longer than this is pasted garbage, not a network
+MAX_LAYERS = 256  # VGG19's spec has 21; 5,000 layers (what 10,000 characters allow) take seconds per view to analyse
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,9 @@ def _tokenize(spec: str | Sequence[int | str]) -> list[str]:
     if not tokens:
         raise SpecError("The spec is empty. Write the layers, e.g. '64 M 128 M 256 256 M' "
                         "(a number is a 3x3 conv, M a pool).")
+    if len(tokens) > MAX_LAYERS:
+        raise SpecError(f"The spec has {len(tokens):,} layers; the limit is {MAX_LAYERS} (VGG19's has 21). "
+                        "Write one token per layer, like '64 M 128 M'.")
     return tokens
 
 
