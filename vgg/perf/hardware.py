@@ -1,0 +1,118 @@
+"""What the device is and what it can do: its name, size, the precisions worth measuring on it, and
+the autocast context that runs a forward in one of them.
+
+A precision is offered only where the hardware computes it natively. bf16 on a CPU without
+AVX512-BF16/AMX is emulated and slower than fp32, and fp16 on a CPU has no fast kernels at all, so
+measuring them would only show the emulation. MPS is measured in fp32 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from vgg.devices import cpu_has_native_bf16, cpu_model
+
+PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+# NVIDIA's datasheet figures for dense (no sparsity) bf16 = fp16 tensor-core throughput, in TFLOP/s.
+# Matched in order against torch's device name, so the specific names come first. A GPU not listed
+# has no known peak: the bf16 matmul probe is then the only ceiling shown.
+DATASHEET_DENSE_TFLOPS: tuple[tuple[str, float], ...] = (
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("H200", 989.0),
+    ("H100", 989.0),  # SXM5 ("NVIDIA H100 80GB HBM3")
+    ("A100", 312.0),  # SXM4 and PCIe alike
+)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The device a benchmark ran on, in words and numbers."""
+
+    device: str  # "cpu", "cuda:0", "mps"
+    name: str  # "AMD EPYC 7B13", "NVIDIA H100 80GB HBM3"
+    threads: int  # torch's intra-op CPU threads: the CPU's compute, or the host side of a GPU
+    precisions: tuple[str, ...]  # the ones measured natively here, fp32 first
+    total_memory: int | None  # GPU memory, or physical RAM, in bytes
+    sm_count: int | None  # CUDA streaming multiprocessors
+    compute_capability: str | None  # "9.0"
+    datasheet_tflops: float | None  # dense bf16/fp16 peak of a known GPU
+    notes: tuple[str, ...] = ()  # what changes the meaning of a figure (TF32 for fp32 convolutions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "precisions": list(self.precisions), "notes": list(self.notes)}
+
+
+def describe_device(device: torch.device) -> DeviceInfo:
+    precisions = supported_precisions(device)
+    threads = torch.get_num_threads()
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        notes = ()
+        if torch.backends.cudnn.allow_tf32:  # torch's default: fp32 convs use TF32 tensor cores, matmuls do not
+            notes = ("cuDNN runs fp32 convolutions in TF32 (torch's default) while the fp32 matmul probe uses "
+                     "full fp32, so an fp32 conv can pass 100% of that probe.",)
+        return DeviceInfo(str(device), props.name, threads, precisions, props.total_memory,
+                          props.multi_processor_count, f"{props.major}.{props.minor}", datasheet_tflops(props.name),
+                          notes)
+    if device.type == "mps":
+        return DeviceInfo("mps", "Apple GPU (Metal Performance Shaders)", threads, precisions, _physical_memory(),
+                          None, None, None, ("MPS is measured in fp32 only.",))
+    return DeviceInfo("cpu", cpu_model(), threads, precisions, _physical_memory(), None, None, None)
+
+
+def datasheet_tflops(name: str) -> float | None:
+    return next((tflops for key, tflops in DATASHEET_DENSE_TFLOPS if key.lower() in name.lower()), None)
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not every platform names these
+        return None
+
+
+def supported_precisions(device: torch.device) -> tuple[str, ...]:
+    if device.type == "cuda":
+        # including_emulation=False: before Ampere (8.0) bf16 is emulated, slower than fp16.
+        native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+        return ("fp32", "bf16", "fp16") if native_bf16 else ("fp32", "fp16")
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return ("fp32", "bf16")
+    return ("fp32",)
+
+
+def check_precisions(device: torch.device, precisions: tuple[str, ...]) -> tuple[str, ...]:
+    """``precisions`` in order without repeats; ValueError naming why one cannot be measured here."""
+    supported = supported_precisions(device)
+    for precision in precisions:
+        if precision not in PRECISIONS:
+            raise ValueError(f"Unknown precision {precision!r}: use {', '.join(PRECISIONS)}.")
+        if precision not in supported:
+            raise ValueError(f"{precision} is not measured on {device}: {_why_not(device, precision)} "
+                             f"Available here: {', '.join(supported)}.")
+    if not precisions:
+        raise ValueError("Choose at least one precision.")
+    return tuple(dict.fromkeys(precisions))
+
+
+def _why_not(device: torch.device, precision: str) -> str:
+    if device.type == "cpu":
+        return ("this CPU has no AVX512-BF16 or AMX, so bf16 is emulated and slower than fp32." if precision == "bf16"
+                else "CPUs have no fast fp16 kernels.")
+    if device.type == "mps":
+        return "MPS is measured in fp32 only."
+    return "this GPU predates native bf16 (compute capability 8.0)."
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The forward's precision: fp32 as the model is, or autocast's mixed bf16/fp16 (weights stay fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=PRECISIONS[precision])
