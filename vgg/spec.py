@@ -113,6 +113,7 @@ _CONV_TOKEN = re.compile(r"^conv(\d+)-(-?\d+)$")
 _INT_TOKEN = re.compile(r"^[+-]?\d+$")
 _POOL_TOKENS = {"m", "pool", "maxpool"}
 _ALLOWED_KERNELS = (1, 3)
+_MAX_DIGITS_SHOWN = 18  # a longer width is described by its length, not printed
 
 
 def parse_spec(spec: str | Sequence[int | str] | VGGSpec) -> VGGSpec:
@@ -184,7 +185,7 @@ def _check_width(digits: str, token: str, position: int) -> int:
     magnitude = digits.lstrip("+-").lstrip("0")
     if not magnitude or digits.startswith("-"):
         raise SpecError(_not_positive(position, repr(_shorten(token))))
-    if len(magnitude) > len(str(MAX_WIDTH)):
+    if len(magnitude) > _MAX_DIGITS_SHOWN:
         raise SpecError(_too_wide(position, repr(_shorten(token)), f"a {len(magnitude):,}-digit channel count"))
     width = int(magnitude)
     if width > MAX_WIDTH:

@@ -101,9 +101,24 @@ def read_checkpoint(path: Path) -> StateDict:
 
 
 def _unsafe_message(file_name: str, error: Exception) -> str:
-    return (f"Refused to load {file_name}: it is not a plain tensor checkpoint, or holds Python objects that "
-            f"would run code when unpickled ({_first_line(error)}). Only state_dicts saved with "
-            "torch.save(model.state_dict(), path) are loaded.")
+    """The weights_only unpickler's refusal: of a Python object (code could run), or of bytes that are no pickle."""
+    reason = _unpickler_reason(error)
+    if "global" not in reason.lower():  # "Unsupported operand 110": text or random bytes, nothing to run
+        return (f"{file_name} is not a readable PyTorch checkpoint ({reason}). "
+                "Save one with torch.save(model.state_dict(), path).")
+    return (f"Refused to load {file_name}: it holds Python objects that would run code when unpickled "
+            f"({reason}). Only state_dicts saved with torch.save(model.state_dict(), path) are loaded.")
+
+
+# torch's weights_only refusal wraps its reason in advice to retry with weights_only=False, the one thing a
+# server must not do with a stranger's file. Keep only the reason ("Unsupported operand 149", "...GLOBAL posix.system").
+_TORCH_BOILERPLATE = ("Weights only load failed", "Please file an issue", "Check the documentation")
+
+
+def _unpickler_reason(error: Exception) -> str:
+    lines = (line.strip() for line in str(error).splitlines())
+    reason = next((line for line in lines if line and not line.startswith(_TORCH_BOILERPLATE)), "")
+    return reason.removeprefix("WeightsUnpickler error:").strip()[:200] or type(error).__name__
 
 
 def _first_line(error: Exception) -> str:
