@@ -7,8 +7,6 @@ claims 30000x30000 pixels, a PNG signature followed by garbage).
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,32 +16,19 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 import vgg
+from tests.corpus import (
+    RED,
+    animated_gif,
+    cmyk_jpeg,
+    encode,
+    exif_rotated_jpeg,
+    palette_with_transparency,
+    photo,
+    png_header_claiming,
+)
 from vgg.images import DEFAULT_MAX_PIXELS, to_rgb
 
-RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
-
-
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def photo(size: tuple[int, int] = (64, 48)) -> Image.Image:
-    """A smooth RGB gradient: compresses like a photo, and every pixel differs from its neighbours."""
-    width, height = size
-    x, y = np.meshgrid(np.linspace(0, 255, width), np.linspace(0, 255, height))
-    return Image.fromarray(np.stack([x, y, 255 - x], axis=-1).astype(np.uint8), "RGB")
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_header_claiming(width: int, height: int) -> bytes:
-    """A PNG whose IHDR (with a valid CRC) claims width x height RGB pixels, and no pixel data."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IEND", b"")
+WHITE = (255, 255, 255)
 
 
 def assert_rgb(image: Image.Image, size: tuple[int, int] | None = None) -> None:
@@ -94,8 +79,7 @@ def test_a_pil_image_passed_in_is_not_modified():
 
 
 def test_animated_gif_gives_its_first_frame():
-    frames = [Image.new("RGB", (40, 40), RED), Image.new("RGB", (40, 40), BLUE)]
-    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    data = animated_gif()
     assert Image.open(io.BytesIO(data)).n_frames == 2
     image = vgg.load_image(data)
     assert_rgb(image, (40, 40))
@@ -103,7 +87,7 @@ def test_animated_gif_gives_its_first_frame():
 
 
 def test_cmyk_jpeg_converts_to_rgb():
-    data = encode(Image.new("CMYK", (40, 40), (0, 255, 255, 0)), "JPEG", quality=95)  # pure red in CMYK
+    data = cmyk_jpeg()  # pure red in CMYK
     assert Image.open(io.BytesIO(data)).mode == "CMYK"
     red, green, blue = vgg.load_image(data).getpixel((20, 20))
     assert red > 200 and green < 60 and blue < 60
@@ -128,11 +112,7 @@ def test_float_and_int_modes_are_scaled_sensibly():
 
 
 def test_palette_transparency_is_composited_on_white():
-    image = Image.new("P", (40, 40), 0)
-    image.putpalette([0, 0, 0] + list(RED) + [0] * 762)
-    image.paste(1, (0, 0, 20, 40))  # left half red, right half index 0 = transparent black
-    data = encode(image, "PNG", transparency=0)
-    loaded = vgg.load_image(data)
+    loaded = vgg.load_image(palette_with_transparency())  # left half red, right half transparent black
     assert loaded.getpixel((5, 5)) == RED
     assert loaded.getpixel((35, 5)) == WHITE
 
@@ -147,11 +127,7 @@ def test_alpha_is_composited_on_white(mode):
 
 
 def test_exif_orientation_is_applied():
-    stored = Image.new("RGB", (60, 40), BLUE)
-    stored.paste(RED, (0, 0, 30, 40))  # red on the left as stored
-    exif = Image.Exif()
-    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
-    loaded = vgg.load_image(encode(stored, "JPEG", exif=exif.tobytes(), quality=95))
+    loaded = vgg.load_image(exif_rotated_jpeg())  # stored 60x40, red on the left; EXIF: rotate 90 clockwise
     assert loaded.size == (40, 60)
     top, bottom = np.asarray(loaded)[5, 20], np.asarray(loaded)[55, 20]
     assert top[0] > 200 and top[2] < 60  # the stored left edge is now at the top
@@ -270,6 +246,27 @@ def test_any_prefix_of_a_jpeg_loads_or_is_refused_in_words(cut):
 @settings(max_examples=100, deadline=None)
 @given(data=st.binary(max_size=600))
 def test_arbitrary_bytes_load_or_are_refused_in_words(data):
+    load_or_refuse(data)
+
+
+VALID_FILES = {fmt: encode(photo((48, 40)), fmt) for fmt in ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")}
+
+
+@st.composite
+def mutated_files(draw: st.DrawFn) -> bytes:
+    """A valid file with some bytes overwritten (small offsets, the headers, are drawn most), then perhaps
+    cut short or followed by junk."""
+    data = bytearray(VALID_FILES[draw(st.sampled_from(sorted(VALID_FILES)))])
+    for offset, value in draw(st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)),
+                                       min_size=1, max_size=6)):
+        data[offset] = value
+    end = draw(st.integers(0, len(data)) | st.just(len(data)))
+    return bytes(data[:end]) + draw(st.binary(max_size=64))
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=mutated_files())
+def test_mutated_valid_images_load_or_are_refused_in_words(data):
     load_or_refuse(data)
 
 
