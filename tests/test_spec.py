@@ -88,6 +88,9 @@ def test_resolve_config_accepts_names_builder_names_and_specs():
     assert vgg.resolve_config("64 M").num_pools == 1
     with pytest.raises(ValueError, match="Unknown configuration 'Z'"):
         vgg.resolve_config("Z")
+    for spec, message in (("", "empty"), ("M M M", "no convolution"), ("lrn", "no convolution")):
+        with pytest.raises(vgg.SpecError, match=message):  # specs without digits are specs, not unknown names
+            vgg.resolve_config(spec)
 
 
 # --- properties: any input gives a valid spec or a SpecError, and valid specs round-trip -------------------------

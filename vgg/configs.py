@@ -57,11 +57,19 @@ def resolve_config(config: str | Sequence[int | str] | VGGSpec) -> VGGSpec:
             return CONFIGS[key]
         if config.strip().lower().removesuffix("_bn") in VARIANTS:
             return CONFIGS[VARIANTS[config.strip().lower().removesuffix("_bn")][0]]
-        if not any(ch.isdigit() for ch in config):
+        if _looks_like_a_name(config):
             names = ", ".join(CONFIGS)
             raise SpecError(f"Unknown configuration {config.strip()!r}. Use one of {names}, "
                             "a torchvision name like vgg16, or a spec like '64 M 128 M'.")
     return parse_spec(config)
+
+
+def _looks_like_a_name(text: str) -> bool:
+    """One word without digits that is no spec token: 'Z' is an unknown name, but '', 'M M' and 'LRN' are
+    specs, whose own errors ("empty", "no convolution") say more than "unknown configuration"."""
+    word = text.strip()
+    return (bool(word) and not any(ch.isdigit() or ch in " \t\n,;" for ch in word)
+            and word.lower() not in ("m", "pool", "maxpool", "lrn"))
 
 
 def variant_name(spec: VGGSpec, batch_norm: bool) -> str | None:
