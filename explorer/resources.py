@@ -8,6 +8,8 @@ keyed by everything that defines them.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -22,6 +24,8 @@ from vgg.download import load_state_dict_with_progress
 
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "vgg-explorer-uploads"
 MAX_CACHED_MODELS = 2  # VGG19-BN is 575 MB of fp32 weights; two keep the app under about 1.3 GB
+REFERENCE_SIZE = (224, 224)  # every model is judged at the paper's crop, the size every view can run it at
+SERVER_PATHS_ENV = "VGG_EXPLORER_SERVER_PATHS"  # "0" turns off loading checkpoints by their path on the server
 _BUILD_LOCK = threading.Lock()  # random init reads torch's global RNG: seed and build as one step
 
 
@@ -43,6 +47,18 @@ def device_options() -> list[tuple[str, str]]:
     return [("auto", f"Auto ({best_name})"), *present]
 
 
+def check_fits(choice: ModelChoice, input_size: tuple[int, int]) -> None:
+    """Refuse (vgg.ResourceError, with the estimates) a network or input over the server's memory limits,
+    before anything is built or run: the estimates come from the meta-device analysis."""
+    vgg.check_resources(analysis(choice, input_size))
+
+
+def server_paths_allowed() -> bool:
+    """Whether a checkpoint may be named by its path on the server (a shared server may turn it off:
+    anyone with the page, or a link to it, could otherwise probe which files exist there)."""
+    return os.environ.get(SERVER_PATHS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def weights_key(weights: str, seed: int, path: str) -> str:
     """One string that says which weights: 'random:0', 'imagenet', or 'file:/abs/path.pth'."""
     if weights == "random":
@@ -50,14 +66,19 @@ def weights_key(weights: str, seed: int, path: str) -> str:
     if weights == "imagenet":
         return "imagenet"
     upload = st.session_state.get("weights_upload_path")
-    chosen = upload or path
-    if not chosen:
+    if upload:
+        return f"file:{upload}"
+    if path and not server_paths_allowed():
+        raise vgg.WeightsError(f"Loading a checkpoint by its path on the server is turned off here ({SERVER_PATHS_ENV}"
+                               "=0). Upload the .pth file instead.")
+    if not path:
         raise vgg.WeightsError("Choose a checkpoint: type the path of a .pth file on the server, or upload one.")
-    return f"file:{Path(chosen).expanduser().resolve()}"
+    return f"file:{Path(path).expanduser().resolve()}"
 
 
 def remember_upload(uploaded: object) -> None:
-    """Save an uploaded checkpoint once, named by its digest, so the model cache can key on a path.
+    """Save an uploaded checkpoint once, in a folder named by its digest, so the model cache can key on a
+    path; the file keeps the user's name (made safe), which the library's messages then mention.
 
     Written to a temporary name and renamed, so a half-written file is never picked up.
     """
@@ -66,13 +87,19 @@ def remember_upload(uploaded: object) -> None:
         return
     data = uploaded.getvalue()  # type: ignore[attr-defined]
     digest = hashlib.sha256(data).hexdigest()[:16]
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    final = UPLOAD_DIR / f"{digest}.pth"
+    final = UPLOAD_DIR / digest / _safe_file_name(str(getattr(uploaded, "name", "")))
+    final.parent.mkdir(parents=True, exist_ok=True)
     if not final.exists():
         partial = final.with_suffix(f".{threading.get_ident()}.partial")
         partial.write_bytes(data)
         partial.replace(final)
     st.session_state["weights_upload_path"] = str(final)
+
+
+def _safe_file_name(name: str) -> str:
+    """The browser's file name, without folders or characters a file system might refuse, at most 100 long."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._")[:100]
+    return stem or "upload.pth"
 
 
 def _initial_state_dict(choice: ModelChoice, key: str,
@@ -94,6 +121,7 @@ def _initial_state_dict(choice: ModelChoice, key: str,
 def model(choice: ModelChoice, key: str, device: str,
           _on_progress: Callable[[int, int | None], None] | None = None) -> torch.nn.Module:
     """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only."""
+    check_fits(choice, REFERENCE_SIZE)  # before any download or allocation
     state = _initial_state_dict(choice, key, _on_progress)
     with _BUILD_LOCK:
         if key.startswith("random:"):

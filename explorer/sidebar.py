@@ -114,8 +114,10 @@ def _weights() -> tuple[str, int, str]:
         st.caption("torchvision's ImageNet weights, about 530 MB, downloaded once into torch's hub cache "
                    "when a view needs them.")
     else:
-        path = st.text_input("Path on the server", key="weights_path", persist_state="session",
-                             help="A .pth state_dict on the machine running the app; or upload one below.")
+        if resources.server_paths_allowed():
+            path = st.text_input("Path on the server", key="weights_path", persist_state="session",
+                                 help="A .pth state_dict on the machine running the app (the way to load "
+                                      "checkpoints larger than the upload limit); or upload one below.")
         resources.remember_upload(st.file_uploader("...or upload a .pth", type=["pth", "pt"], key="weights_upload"))
     return weights, int(seed), path
 

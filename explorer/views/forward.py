@@ -55,6 +55,7 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     remembered = st.session_state.get(_RESULT_KEY)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
+    resources.check_fits(choice, tuple(steps.tensor.shape[-2:]))  # "whole" mode runs at the sidebar's size
     network = load_model(state, choice)
     with st.spinner("Running the forward pass..."):
         result = vgg.forward_with_features(network, steps.tensor)
