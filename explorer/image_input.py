@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 
 import streamlit as st
@@ -24,8 +25,10 @@ class ChosenImage:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _load_bytes(data: bytes) -> Image.Image:
-    return vgg.load_image(data)
+def _load_bytes(data: bytes, name: str) -> Image.Image:
+    stream = io.BytesIO(data)
+    stream.name = name  # load_image names the file in its refusals: "holiday.png is text, not an image."
+    return vgg.load_image(stream)
 
 
 @st.cache_resource(show_spinner=False)
@@ -50,5 +53,5 @@ def choose_image(key: str = "image") -> ChosenImage | None:
         st.info("Choose a file (or take a photo) to run it through the network; the samples work meanwhile.")
         return None
     data = uploaded.getvalue()
-    image = _load_bytes(data)
+    image = _load_bytes(data, uploaded.name)
     return ChosenImage(image, f"{source.lower()}: {uploaded.name}", hashlib.sha256(data).hexdigest()[:16])
