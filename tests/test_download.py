@@ -4,6 +4,7 @@ import socket
 import threading
 
 import pytest
+import torch
 
 import vgg
 from tests.conftest import save_with_hash_name
@@ -58,3 +59,48 @@ def test_a_server_that_stalls_or_drops_gives_a_clear_error_and_no_file(behaviour
         listener.close()
     checkpoints = hub_dir / "checkpoints"
     assert not checkpoints.exists() or not any(checkpoints.iterdir())
+
+
+def _serve_in_two_halves(data: bytes) -> tuple[str, threading.Event, socket.socket]:
+    """A raw TCP server on 127.0.0.1 that sends the first half of ``data``, then waits for the event."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    release = threading.Event()
+
+    def run() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode())
+            connection.sendall(data[: len(data) // 2])
+            release.wait(30)
+            connection.sendall(data[len(data) // 2 :])
+
+    threading.Thread(target=run, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/", release, listener
+
+
+def test_a_download_lands_in_the_cache_only_once_complete_and_hash_checked(tmp_path, hub_dir):
+    state = {"features.0.weight": torch.randn(250_000)}  # 1 MB
+    path = save_with_hash_name(state, tmp_path, "tiny")
+    data = path.read_bytes()
+    base, release, listener = _serve_in_two_halves(data)
+    checkpoints = hub_dir / "checkpoints"
+    outcome: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: outcome.update(state=vgg.load_state_dict(base + path.name,
+                                                                                       progress=False)))
+    try:
+        worker.start()
+        while partial_bytes(path.name, checkpoints) < len(data) // 4 and worker.is_alive():  # writes are buffered
+            worker.join(0.05)
+        # Half the file has been sent: it sits in a temporary file, and the cache has no file of that name yet.
+        assert [p.name.endswith(".partial") for p in checkpoints.iterdir()] == [True]
+        assert not (checkpoints / path.name).exists()
+        release.set()
+        worker.join(30)
+    finally:
+        release.set()
+        listener.close()
+    assert torch.equal(outcome["state"]["features.0.weight"], state["features.0.weight"])  # type: ignore[index]
+    assert [p.name for p in checkpoints.iterdir()] == [path.name]  # moved into place, temporary file gone
