@@ -50,9 +50,9 @@ def render(state: AppState) -> None:
         results[key] = (settings, _run(state, settings))
     stored = results.get(key)
     if stored is None:
-        st.info("Press **Run benchmark** to measure this network on this device. Each run (warm-up, then the "
-                "repeats) is a full forward pass: VGG16 at batch 1 takes about half a second on a 2-core CPU, so "
-                "the defaults take tens of seconds there; a progress bar shows each step.")
+        st.info("Press **Run benchmark** to measure this network on this device. Every run is a full forward "
+                "pass (VGG16 at batch 1: about 0.2 s on an idle 2-core CPU, more when it is busy), so the defaults "
+                "take about 10 s there; a progress bar shows each step.")
     else:
         used, report = stored
         st.caption(f"Measured with {used.describe()}."
@@ -175,9 +175,10 @@ def _sweep(report: BenchReport) -> None:
             "GFLOP/s": st.column_config.NumberColumn(format="%.1f")})
         methods = ", ".join(sorted({p.memory_method for p in sweep.points}))
         st.caption(f"Memory besides the weights. Estimated: the largest input + output one layer holds (analysis). "
-                   f"Measured: the peak growth during one pass, by {methods}. On the CPU that counts the whole "
-                   "server process, so other sessions' work can show up in it, and small tensors can reuse freed "
-                   "memory without growing it.")
+                   f"Measured: the peak growth during one pass, by {methods}. On the CPU that is what the pass "
+                   "touches, allocator and oneDNN scratch included (a fixed 10-30 MB that dominates small batches; "
+                   "the plain NCHW path adds oneDNN's reorders), and it counts the whole server process, so other "
+                   "sessions' work can show up in it.")
     for stop in sweep.stops:
         st.warning(stop, icon=":material/memory:")
 

@@ -4,15 +4,22 @@ a pass took (measured).
 Measured is the peak *growth* while the pass runs, over what the process held when it started (the
 weights are already there): on CUDA from torch's allocator (``max_memory_allocated``), on Linux
 CPUs from the kernel's peak resident set size (VmHWM), which writing "5" to /proc/self/clear_refs
-resets. RSS counts every thread of the process, so in a shared server (the app) other work can
-show up in it; and small freed blocks that glibc keeps are reused without growing RSS, so a pass
-whose tensors are all small can measure below the estimate. MPS has no peak counter: not measured.
+resets. Before that, glibc's ``malloc_trim`` hands memory freed by earlier passes back to the
+kernel: otherwise the pass reuses it without growing RSS and a small batch measures near 0. So the
+figure is what the pass touches, allocator and oneDNN scratch included: about the estimate once
+activations dominate (batch 4 of VGG16), up to 2-4x a small batch's estimate (a fixed ~10-30 MB).
+RSS counts every thread of the process, so in a shared server (the app) other work can show up in
+it. MPS has no peak counter: not measured.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import gc
 import re
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -22,9 +29,9 @@ from vgg.analysis import Report
 from vgg.devices import synchronize
 
 # The estimate is the analysis' peak_activation_bytes: the largest input + output that one layer
-# holds at once. Measured on this project's CPU, the channels_last path needs that (within 1%), the
-# plain NCHW path about 1.5x (oneDNN reorders to its blocked layout), a first pass ~15 MB more. A
-# batch is tried only if twice its estimate fits in what is free, keeping a margin for the rest.
+# holds at once. Measured on this project's CPU at batch 4, the channels_last path needs that (within
+# 1%), the plain NCHW path about 1.5x (oneDNN reorders to its blocked layout); small batches add a
+# fixed 10-30 MB. A batch is tried only if twice its estimate fits in what is free, less a margin.
 SAFETY_FACTOR = 2.0
 KEEP_FREE_FRACTION = 0.1
 KEEP_FREE_MIN_BYTES = 256 * 2**20
@@ -129,11 +136,28 @@ class PeakMemory:
 
 def _reset_peak_rss() -> bool:
     """Make VmHWM equal to the current RSS (Linux 4.0+); False where /proc does not allow it."""
+    _release_free_heap()
     try:
         _CLEAR_REFS.write_text("5")
     except OSError:
         return False
     return _status_bytes("VmHWM") is not None
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None (musl, macOS, Windows)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+def _release_free_heap() -> None:
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _status_bytes(field: str) -> int | None:
