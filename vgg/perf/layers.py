@@ -18,7 +18,7 @@ from vgg.analysis import analyze
 from vgg.inference import ForwardResult, forward_with_features
 from vgg.model import VGG
 from vgg.perf.hardware import autocast, check_precisions
-from vgg.perf.layout import layout_of
+from vgg.perf.layout import MEMORY_FORMATS, layout_of
 from vgg.perf.timing import check_counts, median, seconds_once
 
 TIME_GROUPS = ("conv", "fc", "other")  # the shares reported: convolutions, fully connected, everything else
@@ -87,11 +87,13 @@ class LayerProfile:
 
 def profile_layers(model: VGG, x: torch.Tensor, *, precision: str = "fp32", repeats: int = 5,
                    warmup: int = 1, on_round: Callable[[int, int], None] | None = None) -> LayerProfile:
-    """Median time of every layer of ``model`` on ``x`` (N, 3, H, W; already in the model's layout and
-    on its device), with each layer's MACs from the analysis. ``on_round(done, total)`` after each round."""
+    """Median time of every layer of ``model`` on ``x`` (N, 3, H, W), with each layer's MACs from the
+    analysis. ``on_round(done, total)`` after each round."""
     device = next(model.parameters()).device
     check_precisions(device, (precision,))
     check_counts(repeats=repeats, warmup=warmup)
+    # The plain call must see what forward_with_features makes of x: the model's device and layout.
+    x = x.to(device).contiguous(memory_format=MEMORY_FORMATS[layout_of(model)])
     passes: list[ForwardResult] = []
 
     def timed() -> None:
