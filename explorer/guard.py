@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -12,6 +13,16 @@ from explorer.state import AppState
 
 T = TypeVar("T")
 log = logging.getLogger("explorer")
+# What st.error and st.warning would read as markdown: links and images ([x](url), ![](url)), <autolinks>,
+# LaTeX ($), emphasis, code, tables. (A bare http://... still becomes a link, but one that shows its address.)
+_MARKDOWN = re.compile(r"[\\`*_\[\]<>$~|]")
+
+
+def plain(text: str) -> str:
+    """``text`` shown as written. Messages quote what a user typed, or what a shared link carried
+    (``?config=![](http://...)``), and Streamlit renders them as markdown: unescaped, a link could put a
+    clickable link or a remote image into someone else's page."""
+    return _MARKDOWN.sub(lambda match: "\\" + match.group(0), text)
 
 
 def guarded(render: Callable[[AppState], None], state: AppState) -> None:
@@ -20,11 +31,12 @@ def guarded(render: Callable[[AppState], None], state: AppState) -> None:
     try:
         render(state)
     except ValueError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(str(error)), icon=":material/error:")
     except MemoryError:
         st.error("The machine ran out of memory for this model and input. Try a smaller input size, "
                  "a smaller configuration, or random weights on the CPU.", icon=":material/memory:")
     except Exception as error:  # the last line of defence: keep the app usable
         log.exception("view %s failed", getattr(render, "__module__", render))
-        st.error(f"Something went wrong in this view ({type(error).__name__}: {error}). The other views still "
-                 "work; change a setting to try again, and report this if it persists.", icon=":material/bug_report:")
+        st.error(f"Something went wrong in this view ({type(error).__name__}: {plain(str(error))}). The other views "
+                 "still work; change a setting to try again, and report this if it persists.",
+                 icon=":material/bug_report:")

@@ -12,6 +12,7 @@ import streamlit as st
 
 import vgg
 from explorer import resources
+from explorer.guard import plain
 from explorer.spec_table import LAYER_KINDS, frame_to_text, text_to_frame
 from explorer.state import (
     CONFIG_CHOICES,
@@ -72,7 +73,7 @@ def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generat
             container.caption(f"Valid: {len(spec.convs)} convs, {spec.num_pools} pools, "
                               f"{spec.weight_layers} weight layers.")
         except ValueError as error:
-            container.error(str(error))
+            container.error(plain(str(error)))
     batch_norm = container.toggle("Batch norm", key=f"{prefix}bn", persist_state="session")
     return ModelChoice(config=config, batch_norm=batch_norm, spec_text=spec_text)
 
@@ -99,7 +100,7 @@ def _input_size() -> tuple[int, int]:
     try:
         return parse_size(text)
     except ValueError as error:
-        st.error(f"{error} Using 224.")
+        st.error(plain(f"{error} Using 224."))
         return (224, 224)
 
 
@@ -136,7 +137,7 @@ def render() -> AppState:
     with st.sidebar:
         st.title("VGG Explorer")
         for problem in problems:
-            st.warning(problem)
+            st.warning(plain(problem))
         model = model_choice_widgets("", label="Configuration", container=st.sidebar)
         size = _input_size()
         weights, seed, path = _weights()
