@@ -169,6 +169,7 @@ SPECS: tuple[SpecCase, ...] = (
     SpecCase("full-width-m", "64 M ６４ Ｍ", "Token 4 ('Ｍ') is not a layer"),  # full-width digits are digits
     SpecCase("emoji", "64 M 🐍", "Token 3 ('🐍') is not a layer"),
     SpecCase("right-to-left-override", "64 \u202e M", "Token 2 ('\\u202e') is not a layer"),
+    SpecCase("markdown-image", "64 ![](http://a.invalid/p.png)", "Token 2 ('![](http://a.invalid/p.p...')"),
     SpecCase("very-long", "6" * 20_000, "20,000 characters long; the limit is 10,000"),
     SpecCase("too-many-layers", "64 " * 3000, "3,000 layers; the limit is 256"),
     SpecCase("too-many-weights", "8192 M", "needs an estimated 6,353 MiB for its weights", FORWARD),

@@ -4,6 +4,7 @@ view. Downloads that go wrong are served from 127.0.0.1 and leave nothing in the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,9 @@ VGG16_FILE = "vgg16-397923af.pth"  # what the app downloads for D with ImageNet 
 
 
 def errors(at: AppTest) -> list[str]:
+    """The error messages as the user reads them (the app escapes markdown in them; see guard.plain)."""
     assert not at.exception, [e.value for e in at.exception]
-    return [e.value for e in at.error]
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
 
 
 def shows_predictions(at: AppTest) -> bool:
@@ -86,6 +88,14 @@ def test_a_large_spec_that_fits_is_analysed_but_its_forward_pass_is_refused_befo
     at = run_app(view="Forward pass", config="custom", spec="8192 M")
     assert any("6,353 MiB for its weights" in message for message in errors(at))
     assert built == []
+
+
+def test_text_from_a_shared_link_is_shown_as_written_not_as_markdown():
+    at = run_app(config="[Get the weights](http://example.invalid)", size="![](http://127.0.0.1:9/pixel.png)")
+    warnings = [w.value for w in at.warning]
+    assert any("config='\\[Get the weights\\](http://example.invalid)'" in w for w in warnings)
+    assert any("size '!\\[\\](http://127.0.0.1:9/pixel.png)'" in w for w in warnings)
+    assert {m.label: m.value for m in at.metric}["Parameters"] == "138.36 M"  # and the defaults are used
 
 
 # --- checkpoints, by server path and by upload, in the Forward pass view ---------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -155,3 +156,15 @@ def test_the_corpus_thrown_at_the_server_leaves_it_answering(page: Page, server:
     page.goto(server.url)  # a fresh session still gets the default page
     expect(page.get_by_text("138.36 M").first).to_be_visible(timeout=120_000)
     assert "Traceback" not in (ARTIFACTS / "load-server.log").read_text()
+
+
+def test_a_shared_link_cannot_put_a_disguised_link_or_a_remote_image_in_the_page(page: Page, server: Server) -> None:
+    query = urllib.parse.urlencode({"config": "[Get the weights](http://example.invalid/x)",
+                                    "size": "![](http://127.0.0.1:9/pixel.png)"})
+    page.goto(f"{server.url}/?{query}")
+    wait_for_render(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("[Get the weights]").first).to_be_visible()  # the text, as written
+    assert sidebar.locator("img").count() == 0
+    links = sidebar.locator("a").evaluate_all("links => links.map(a => [a.textContent, a.href])")
+    assert all(text == href for text, href in links), links  # a bare URL may be a link, showing where it goes
