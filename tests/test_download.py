@@ -22,11 +22,17 @@ def test_progress_is_reported_and_ends_at_the_total(file_server, hub_dir):
     assert partial_bytes(path.name, hub_dir / "checkpoints") == 0  # no temporary file left behind
 
 
-def _serve_once(behaviour: str) -> tuple[str, threading.Event, socket.socket]:
-    """A raw TCP server on 127.0.0.1 that stalls, or sends half a file and hangs up."""
+def _listen() -> tuple[str, socket.socket]:
+    """A listening socket on a free port of 127.0.0.1, and its base URL."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/", listener
+
+
+def _serve_once(behaviour: str) -> tuple[str, threading.Event, socket.socket]:
+    """A raw TCP server on 127.0.0.1 that stalls, or sends half a file and hangs up."""
+    base, listener = _listen()
     done = threading.Event()
 
     def run() -> None:
@@ -43,7 +49,7 @@ def _serve_once(behaviour: str) -> tuple[str, threading.Event, socket.socket]:
                     done.wait(10)  # stall: say nothing
 
     threading.Thread(target=run, daemon=True).start()
-    return f"http://127.0.0.1:{listener.getsockname()[1]}/", done, listener
+    return base, done, listener
 
 
 @pytest.mark.parametrize(("behaviour", "message"), [("stall", "Could not download vgg-12345678.pth.*timed out"),
@@ -63,9 +69,7 @@ def test_a_server_that_stalls_or_drops_gives_a_clear_error_and_no_file(behaviour
 
 def _serve_in_two_halves(data: bytes) -> tuple[str, threading.Event, socket.socket]:
     """A raw TCP server on 127.0.0.1 that sends the first half of ``data``, then waits for the event."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
+    base, listener = _listen()
     release = threading.Event()
 
     def run() -> None:
@@ -78,7 +82,7 @@ def _serve_in_two_halves(data: bytes) -> tuple[str, threading.Event, socket.sock
             connection.sendall(data[len(data) // 2 :])
 
     threading.Thread(target=run, daemon=True).start()
-    return f"http://127.0.0.1:{listener.getsockname()[1]}/", release, listener
+    return base, release, listener
 
 
 def test_a_download_lands_in_the_cache_only_once_complete_and_hash_checked(tmp_path, hub_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -72,21 +73,28 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> fl
     raise TimeoutError(f"the app did not answer {url}/_stcore/health within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
+@contextlib.contextmanager
+def running_app(log_name: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """An app server on a free port, healthy, logging to artifacts/e2e/<log_name>; (URL, process)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    process = start_app(port, ARTIFACTS / "server.log")
+    process = start_app(port, ARTIFACTS / log_name)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    with running_app("server.log") as (url, _):
+        yield url
 
 
 def wait_for_render(page, timeout: float = 120_000) -> None:

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.corpus import IMAGES, encode, photo
-from tests.e2e.conftest import ARTIFACTS, _free_port, screenshot, start_app, wait_for_render, wait_healthy
+from tests.e2e.conftest import ARTIFACTS, running_app, screenshot, wait_for_render
 
 SESSIONS = 10
 MAX_UPLOAD_MB = 50  # .streamlit/config.toml's server.maxUploadSize
@@ -43,19 +43,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     """A server of its own, so that its memory is this test's alone."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    process = start_app(port, ARTIFACTS / "load-server.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
+    with running_app("load-server.log") as (url, process):
         yield Server(url, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def wait_all(pages: list[Page], done: Callable[[Page], bool], timeout: float = 300) -> list[float]:
