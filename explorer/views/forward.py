@@ -55,6 +55,10 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     remembered = st.session_state.get(_RESULT_KEY)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
+    # Drop the last pass's feature maps (110 MiB for VGG16) before this one allocates its own: held across
+    # the new pass, every session would need two sets at its peak, memory the allocator then keeps.
+    st.session_state.pop(_RESULT_KEY, None)
+    del remembered
     resources.check_fits(choice, tuple(steps.tensor.shape[-2:]))  # "whole" mode runs at the sidebar's size
     network = load_model(state, choice)
     with st.spinner("Running the forward pass..."):
