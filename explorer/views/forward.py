@@ -77,8 +77,8 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     columns[0].image(steps.original, caption=f"1. Original, {width} × {height}")
     columns[1].image(steps.resized, caption=f"2. Resized to {steps.resized.size[0]} × {steps.resized.size[1]}")
     verb = "Centre-cropped" if mode == "crop" else "Squashed"
-    columns[2].image(steps.cropped, width=steps.cropped.size[0], caption=f"3. {verb} to {size} × {size}")
-    columns[3].image(vgg.to_display_image(steps.tensor), width=steps.cropped.size[0],
+    columns[2].image(steps.cropped, caption=f"3. {verb} to {size} × {size}")
+    columns[3].image(vgg.to_display_image(steps.tensor),
                      caption="4. Normalised with ImageNet mean/std (shown un-normalised)")
     if picked.credit:
         st.caption(f"Photo: {picked.credit}")
