@@ -47,7 +47,8 @@ def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
     figure.update_layout(
         height=height + (120 if big else 0), margin={"l": 10, "r": 10, "t": 50, "b": 10},
         font={"size": 20 if big else 13}, template="plotly_white",
-        legend={"yanchor": "top", "y": 0.99, "xanchor": "right", "x": 0.99, "bgcolor": "rgba(255,255,255,0.8)"},
+        # Below the plot: inside it, the legend hid the tallest bar (fc6) exactly where the eye should go.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.28, "xanchor": "left", "x": 0},
     )
     if big:
         figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
