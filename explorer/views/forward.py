@@ -24,6 +24,7 @@ from vgg.preprocess import PreprocessSteps, preprocess_steps
 
 TITLE = "Forward pass"
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
+_KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
 _RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
 
 
@@ -59,12 +60,20 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     # the new pass, every session would need two sets at its peak, memory the allocator then keeps.
     st.session_state.pop(_RESULT_KEY, None)
     del remembered
-    resources.check_fits(choice, tuple(steps.tensor.shape[-2:]))  # "whole" mode runs at the sidebar's size
+    input_size = tuple(steps.tensor.shape[-2:])
+    resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
     network = load_model(state, choice)
     with st.spinner("Running the forward pass..."):
-        result = vgg.forward_with_features(network, steps.tensor)
+        result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
     st.session_state[_RESULT_KEY] = (key, result)
     return result
+
+
+def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
+    """The outputs a session keeps: after each ReLU, LRN and pool, the maps a reader calls features.
+    Conv and BN outputs (pre-activation) are left out: keeping every layer of VGG19-BN is 176 MiB per
+    session, these a third of it, which is what lets a class share one server."""
+    return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
 
 
 def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
@@ -100,7 +109,7 @@ def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
     labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
     default = next((row.name for row in rows if row.paper_name == "relu3_1"), rows[0].name)
     path = st.selectbox("Layer", list(labels), index=list(labels).index(default), format_func=labels.__getitem__,
-                        key="forward_layer")
+                        key="forward_layer", help="The maps after each ReLU, LRN and pool: what the next layer sees.")
     output = result.features[path]
     count = st.slider("Channels shown", 1, min(64, output.shape[1]), min(16, output.shape[1]), key="forward_count",
                       help="The most active channels (highest mean activation), each scaled to its own range.")
@@ -119,8 +128,8 @@ def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
 
 def _through_network(result: ForwardResult, report: vgg.Report) -> None:
     stats = {stat.path: stat for stat in layer_stats(result.features)}
-    rows = [row for row in report.layers if row.name in stats]
-    relus = [row for row in rows if row.kind == "relu"]
+    relus = [row for row in report.layers if row.name in stats and row.kind == "relu"]
+    rows = report.layers
     left, right = st.columns(2)
     with left:
         show_chart(charts.line_through_network(
@@ -129,7 +138,7 @@ def _through_network(result: ForwardResult, report: vgg.Report) -> None:
             key="forward_sparsity")
     with right:
         show_chart(charts.line_through_network(
-            rows, {"output elements": [stats[row.name].elements for row in rows]},
+            rows, {"output elements": [row.activation_elements for row in rows]},
             title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes")
 
 
