@@ -72,7 +72,7 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
 def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
     """The outputs a session keeps: after each ReLU, LRN and pool, the maps a reader calls features.
     Conv and BN outputs (pre-activation) are left out: keeping every layer of VGG19-BN is 176 MiB per
-    session, these a third of it, which is what lets a class share one server."""
+    session, these 63 MiB, which is what lets a class share one server."""
     return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
 
 
