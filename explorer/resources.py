@@ -29,13 +29,21 @@ SERVER_PATHS_ENV = "VGG_EXPLORER_SERVER_PATHS"  # "0" turns off loading checkpoi
 _BUILD_LOCK = threading.Lock()  # random init reads torch's global RNG: seed and build as one step
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def analysis(choice: ModelChoice, input_size: tuple[int, int]) -> vgg.Report:
+    return _analysis(choice.canonical(), tuple(input_size))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _analysis(choice: ModelChoice, input_size: tuple[int, int]) -> vgg.Report:
     return vgg.analyze(choice.spec_source, batch_norm=choice.batch_norm, input_size=input_size)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def torchinfo_text(choice: ModelChoice, input_size: tuple[int, int]) -> str:
+    return _torchinfo_text(choice.canonical(), tuple(input_size))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _torchinfo_text(choice: ModelChoice, input_size: tuple[int, int]) -> str:
     return vgg.torchinfo_table(choice.spec_source, batch_norm=choice.batch_norm, input_size=input_size)
 
 
@@ -117,10 +125,15 @@ def _initial_state_dict(choice: ModelChoice, key: str,
     return vgg.load_state_dict(key.removeprefix("file:"))
 
 
-@st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
 def model(choice: ModelChoice, key: str, device: str,
           _on_progress: Callable[[int, int | None], None] | None = None) -> torch.nn.Module:
     """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only."""
+    return _model(choice.canonical(), key, device, _on_progress)
+
+
+@st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
+def _model(choice: ModelChoice, key: str, device: str,
+           _on_progress: Callable[[int, int | None], None] | None) -> torch.nn.Module:
     check_fits(choice, REFERENCE_SIZE)  # before any download or allocation
     state = _initial_state_dict(choice, key, _on_progress)
     with _BUILD_LOCK:

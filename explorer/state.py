@@ -34,6 +34,11 @@ class ModelChoice:
         """What vgg.resolve_config takes: the name, or the custom text."""
         return self.spec_text if self.config == CUSTOM else self.config
 
+    def canonical(self) -> ModelChoice:
+        """The same network with nothing that does not define it: a named config ignores the custom text,
+        so caches keyed on the choice build "D" once, whatever was last typed in the spec box."""
+        return self if self.config == CUSTOM else replace(self, spec_text="")
+
     @property
     def title(self) -> str:
         name = vgg.configs.CONFIG_TITLES.get(self.config, "Custom VGG")

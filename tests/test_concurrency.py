@@ -61,14 +61,14 @@ def serial_work(index: int, model: torch.nn.Module) -> Outcome:
 
 
 def clear_analysis_caches() -> None:
-    resources.analysis.clear()
+    resources._analysis.clear()
     clear_caches()  # vgg.analyze's own reports and meta models
 
 
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every real model the app builds, from cold caches."""
-    resources.model.clear()
+    resources._model.clear()
     clear_analysis_caches()
     built: list[str] = []
     original = vgg.build
@@ -79,7 +79,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(vgg, "build", counting_build)
     yield built
-    resources.model.clear()
+    resources._model.clear()
 
 
 @pytest.mark.slow

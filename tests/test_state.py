@@ -42,3 +42,8 @@ def test_parse_size(text, size):
 def test_parse_size_refuses_in_words(text):
     with pytest.raises(ValueError, match="Input size"):
         parse_size(text)
+
+
+def test_a_named_config_ignores_the_custom_text_so_caches_build_it_once():
+    assert ModelChoice("D", spec_text="64 M").canonical() == ModelChoice("D", spec_text="").canonical()
+    assert ModelChoice("custom", spec_text="64 M").canonical().spec_text == "64 M"
