@@ -128,7 +128,8 @@ def _initial_state_dict(choice: ModelChoice, key: str,
 def model(choice: ModelChoice, key: str, device: str,
           _on_progress: Callable[[int, int | None], None] | None = None) -> torch.nn.Module:
     """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only."""
-    return _model(choice.canonical(), key, device, _on_progress)
+    # "auto" is keyed as the device it picks, so choosing that device by name reuses the same model.
+    return _model(choice.canonical(), key, str(vgg.select_device(device)), _on_progress)
 
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
