@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from vgg.published import PUBLISHED, PublishedVariant
-from vgg.weights import StateDict, hub_checkpoint_dir, load_state_dict
+from vgg.published import PublishedVariant
+from vgg.weights import StateDict, hub_checkpoint_dir, load_state_dict, published_variant
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, expected total or None)
 _MEGABYTE = 1_000_000
@@ -30,18 +30,12 @@ def partial_bytes(file_name: str, folder: Path | None = None) -> int:
     return total
 
 
-def expected_bytes(source: str | PublishedVariant) -> int | None:
-    variant = source if isinstance(source, PublishedVariant) else PUBLISHED.get(str(source).lower())
-    return round(variant.file_size_mb * 2**20) if variant else None  # torchvision's _file_size is in MiB
-
-
 def load_state_dict_with_progress(source: str | PublishedVariant, on_progress: ProgressCallback, *,
                                   poll_seconds: float = 0.25) -> StateDict:
     """``load_state_dict(source)`` in a worker thread, calling ``on_progress`` as the file grows."""
-    file_name = (source.url if isinstance(source, PublishedVariant) else
-                 PUBLISHED[str(source).lower()].url if str(source).lower() in PUBLISHED else str(source))
-    file_name = file_name.rsplit("/", 1)[-1]
-    total = expected_bytes(source)
+    variant = published_variant(source)
+    file_name = (variant.url if variant else str(source)).rsplit("/", 1)[-1]
+    total = round(variant.file_size_mb * 2**20) if variant else None  # torchvision's _file_size is in MiB
     outcome: dict[str, object] = {}
 
     def work() -> None:

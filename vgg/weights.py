@@ -33,19 +33,25 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+def published_variant(source: str | os.PathLike[str] | PublishedVariant) -> PublishedVariant | None:
+    """The published checkpoint a source names ("vgg16_bn", or the record itself), else None."""
+    if isinstance(source, PublishedVariant):
+        return source
+    return PUBLISHED.get(os.fspath(source).lower())
+
+
 def load_state_dict(source: str | os.PathLike[str] | PublishedVariant, *, progress: bool = True) -> StateDict:
     """A state_dict from a builder name ("vgg16_bn"), a published variant, a URL, or a local path."""
-    if isinstance(source, PublishedVariant):
-        return _download(source.url, progress=progress, variant=source)
+    variant = published_variant(source)
+    if variant is not None:
+        return _download(variant.url, progress=progress)
     text = os.fspath(source)
-    if text.lower() in PUBLISHED:
-        return _download(PUBLISHED[text.lower()].url, progress=progress, variant=PUBLISHED[text.lower()])
     if text.startswith(("http://", "https://")):
-        return _download(text, progress=progress, variant=None)
+        return _download(text, progress=progress)
     return read_checkpoint(Path(text))
 
 
-def _download(url: str, *, progress: bool, variant: PublishedVariant | None) -> StateDict:
+def _download(url: str, *, progress: bool) -> StateDict:
     file_name = url.rsplit("/", 1)[-1]
     by_hand = (f"If this machine is offline, download {url} by hand and put it at "
                f"{hub_checkpoint_dir() / file_name} (or load the file by its path).")
