@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import TypeVar
 
 import streamlit as st
 
 from explorer.state import AppState
 
-T = TypeVar("T")
 log = logging.getLogger("explorer")
 # What st.error and st.warning would read as markdown: links and images ([x](url), ![](url)), <autolinks>,
 # LaTeX ($), emphasis, code, tables. (A bare http://... still becomes a link, but one that shows its address.)

@@ -115,20 +115,15 @@ def _features_section(state: AppState, report: vgg.Report) -> None:
         st.html(code_block(make_features_listing(), step.source_lines if step else ()))
     with panel:
         _state_panel(step, state.input_size)
-    built = {row.name for s in steps[:current] for row in s.appended}
-    if built:
-        newest = {row.name for row in step.appended} if step else set()
-        graph = vgg.diagram(report, highlight=newest, until=max(built, key=_module_index), rankdir="LR")
+    if step is not None:  # the network so far ends with the last module this entry appended
+        newest = {row.name for row in step.appended}
+        graph = vgg.diagram(report, highlight=newest, until=step.appended[-1].name, rankdir="LR")
         st.graphviz_chart(graph.source, width="stretch")
         st.caption("The network so far; the layers this entry appended are highlighted.")
     if current == len(steps):
         st.success(f"`features` is complete: {len(spec.convs)} convolutions and {spec.num_pools} pools, "
                    f"{format.count(steps[-1].params_so_far)} parameters, output "
                    f"{format.shape(steps[-1].output_shape)}.")
-
-
-def _module_index(path: str) -> int:
-    return int(path.rsplit(".", 1)[1])
 
 
 def _classifier_section(report: vgg.Report) -> None:
