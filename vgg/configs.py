@@ -74,10 +74,8 @@ def _looks_like_a_name(text: str) -> bool:
 
 def variant_name(spec: VGGSpec, batch_norm: bool) -> str | None:
     """torchvision's builder name for a (spec, bn) pair, or None for configs torchvision lacks."""
-    for name, (config, bn) in VARIANTS.items():
-        if bn == batch_norm and CONFIGS[config].layers == spec.layers:
-            return name
-    return None
+    named = find_named_config(spec)
+    return next((name for name, (config, bn) in VARIANTS.items() if config == named and bn == batch_norm), None)
 
 
 def find_named_config(spec: VGGSpec) -> str | None:
