@@ -7,14 +7,15 @@ and per-layer timing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 import torch
 
 import vgg
-from explorer import charts, format, resources
+from explorer import charts, format, resources, session_memory, turns
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
 from explorer.style import show_chart
@@ -25,7 +26,6 @@ from vgg.preprocess import PreprocessSteps, preprocess_steps
 TITLE = "Forward pass"
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
 _KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
-_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
 
 
 def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
@@ -50,29 +50,46 @@ def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
 
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
-    so that picking another layer does not run the network again."""
+    while the view is open and in use, so that picking another layer does not run the network again."""
     key = (choice, resources.weights_key(state.weights, state.seed, state.weights_path), state.device,
            picked.digest, steps.mode, steps.size)
-    remembered = st.session_state.get(_RESULT_KEY)
-    if remembered is not None and remembered[0] == key:
-        return remembered[1]
-    # Drop the last pass's feature maps (110 MiB for VGG16) before this one allocates its own: held across
+    session = session_memory.session_id()
+    remembered = session_memory.RESULTS.get(session, TITLE, key)
+    if remembered is not None:
+        return remembered  # type: ignore[return-value]
+    # Drop the last pass's feature maps (58 MiB for VGG16) before this one allocates its own: held across
     # the new pass, every session would need two sets at its peak, memory the allocator then keeps.
-    st.session_state.pop(_RESULT_KEY, None)
-    del remembered
+    session_memory.RESULTS.drop(session, TITLE)
     input_size = tuple(steps.tensor.shape[-2:])
     resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
     network = load_model(state, choice)
     with st.spinner("Running the forward pass..."):
-        result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
-    st.session_state[_RESULT_KEY] = (key, result)
+        result = in_turn(lambda: vgg.forward_with_features(network, steps.tensor,
+                                                           layers=shown_layers(choice, input_size)))
+    result = replace(result, features={path: maps.to(torch.bfloat16) for path, maps in result.features.items()})
+    session_memory.RESULTS.put(session, TITLE, key, result)  # released when the view closes or sits idle
     return result
+
+
+def in_turn(run: Callable[[], ForwardResult]) -> ForwardResult:
+    """``run()`` when the server has a free turn (a few passes at a time, first come first served), with the
+    session's place in the queue shown while it waits."""
+    note = st.empty()
+
+    def waiting(place: int) -> None:
+        ahead = "yours is next" if place == 1 else f"{place - 1} passes are ahead of yours"
+        note.info(f"The server is busy with other sessions' forward passes: {ahead}.", icon=":material/hourglass_top:")
+
+    with turns.FORWARD_TURNS.turn(waiting):
+        note.empty()
+        return run()
 
 
 def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
     """The outputs a session keeps: after each ReLU, LRN and pool, the maps a reader calls features.
     Conv and BN outputs (pre-activation) are left out: keeping every layer of VGG19-BN is 176 MiB per
-    session, these 63 MiB, which is what lets a class share one server."""
+    session, these 63 MiB (and half that once stored as bfloat16 for display, which keeps float32's
+    range), which is what lets a class share one server."""
     return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
 
 
@@ -179,6 +196,6 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
     for column, choice in zip(st.columns(len(choices)), choices, strict=True):
         with column:
             network = load_model(state, choice)
-            result = vgg.forward_with_features(network, steps.tensor, layers=())
+            result = in_turn(lambda network=network: vgg.forward_with_features(network, steps.tensor, layers=()))
             st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
             show_predictions(result, state.weights == "random", k=3)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from deploy.cluster import start_app, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,51 +42,30 @@ def browser_context_args() -> dict:
     return {"viewport": {"width": 1600, "height": 2400}}  # Streamlit scrolls inside: tall shows all
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_app(port: int, log_path: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    env = {**os.environ, **(extra_env or {})}
-    with log_path.open("wb") as log:
-        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"the app did not answer {url}/_stcore/health within {timeout} s")
+def free_ports(count: int = 1) -> list[int]:
+    """Ports free on 127.0.0.1 now (held open together while picked, so they differ)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 @contextlib.contextmanager
 def running_app(log_name: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """An app server on a free port, healthy, logging to artifacts/e2e/<log_name>; (URL, process)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    (port,) = free_ports()
     process = start_app(port, ARTIFACTS / log_name)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 @pytest.fixture(scope="session")
