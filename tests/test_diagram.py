@@ -37,7 +37,7 @@ def test_edges_carry_tensor_shapes() -> None:
 
 def test_highlighted_layers_are_filled() -> None:
     comparison = vgg.compare(vgg.analyze("A"), vgg.analyze("E"))
-    source = vgg.diagram(comparison.b, highlight=comparison.added_paths_b).source
+    source = vgg.diagram(comparison.b, highlight=comparison.changed_paths_b).source
     highlighted = [line for line in _node_lines(source) if HIGHLIGHT_FILL in line]
     assert len(highlighted) == 8
     assert all(re.search(r"conv[1-5]_[2-4]", line) for line in highlighted)
@@ -45,7 +45,7 @@ def test_highlighted_layers_are_filled() -> None:
 
 def test_collapsed_has_one_node_per_stage() -> None:
     comparison = vgg.compare(vgg.analyze("B"), vgg.analyze("C"))
-    source = vgg.diagram(comparison.b, collapsed=True, highlight=comparison.added_paths_b).source
+    source = vgg.diagram(comparison.b, collapsed=True, highlight=comparison.changed_paths_b).source
     assert "cluster_" not in source
     assert len(_node_lines(source)) == 6 + 2
     assert "conv3-256 ×2, conv1-256, maxpool" in source

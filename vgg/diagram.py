@@ -32,7 +32,7 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
             rankdir: str = "TB", until: str | None = None) -> graphviz.Digraph:
     """A Digraph of ``report``: one node per layer in stage clusters, or one node per stage if ``collapsed``.
 
-    ``highlight`` holds module paths (e.g. ``Comparison.added_paths_b``); a node containing any of
+    ``highlight`` holds module paths (e.g. ``Comparison.changed_paths_b``); a node containing any of
     them is filled with ``HIGHLIGHT_FILL``. ``rankdir`` is Graphviz's: "TB" (top-down) or "LR".
     ``until`` (a module path) draws the network only up to that layer, as the lesson builds it (no
     output node; when ``collapsed``, the stages reached so far).

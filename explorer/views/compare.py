@@ -23,7 +23,7 @@ _TOTALS = {  # Comparison.totals key -> (label, formatter)
 
 def _highlight_added(frame: pd.DataFrame) -> pd.io.formats.style.Styler:
     def colour(row: pd.Series) -> list[str]:
-        added = str(row["Change"]).startswith("added") or row["Change"] == "differs"
+        added = row["Change"] != "same"
         return [f"background-color: {PALETTE['added']}33; font-weight: 700" if added else ""] * len(row)
 
     return frame.style.apply(colour, axis=1)
@@ -73,8 +73,8 @@ def render(state: AppState) -> None:
     _stage_charts(comparison)
     with st.expander("Diagrams with the added layers highlighted", expanded=False):
         first, second = st.columns(2)
-        first.graphviz_chart(vgg.diagram(report_a, highlight=comparison.added_paths_a).source)
-        second.graphviz_chart(vgg.diagram(report_b, highlight=comparison.added_paths_b).source)
+        first.graphviz_chart(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source)
+        second.graphviz_chart(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source)
     if st.toggle("Run the same image through both", key="compare_run_image",
                  help="Builds both real models (hundreds of MB each); the analysis above needs none."):
         from explorer.views.forward import run_side_by_side  # only when asked: it builds real models
