@@ -117,6 +117,8 @@ def test_diagram_dot(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = _run(capsys, "diagram", "B", "--collapsed")
     assert status == 0 and out.startswith("digraph vgg_B {") and "cluster_" not in out
     assert _run(capsys, "diagram", "B", "--bn")[1].count("subgraph cluster_") == 6
+    detailed = _run(capsys, "diagram", "B", "--layout", "detailed")[1]
+    assert "newrank" not in detailed and '[label=" 64×224×224 "]' in detailed
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
