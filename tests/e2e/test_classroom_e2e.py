@@ -36,7 +36,10 @@ _CLIP_SCRIPT = """
     code: 'pre, pre code, .lesson-code, .lesson-code .ln',
   };
   const cut = new Set(['hidden', 'clip', 'auto', 'scroll']);
-  const visible = el => el.getClientRects().length > 0 && el.clientWidth > 0;
+  const visible = el => el.checkVisibility({visibilityProperty: true, opacityProperty: false}) &&
+    el.getBoundingClientRect().height > 0 && el.clientWidth > 0;
+  const textBox = el => { const range = document.createRange(); range.selectNodeContents(el);
+                          return range.getBoundingClientRect(); };
   const describe = el => (el.innerText || el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 80);
   const found = [];
   for (const [group, selector] of Object.entries(groups)) {
@@ -51,6 +54,22 @@ _CLIP_SCRIPT = """
           break;
         }
       }
+      // Text that spills out of its box (overflow visible) runs into its neighbour instead.
+      if (group === 'metric' || group === 'button' || group === 'heading') {
+        const box = root.getBoundingClientRect(), text = textBox(root);
+        if (text.width > 0 && text.right > box.right + 2)
+          found.push({group, text: describe(root) + ' (spills out)', scroll: Math.round(text.right),
+                      client: Math.round(box.right)});
+      }
+    }
+  }
+  // Static tables that scroll sideways hide their right-hand columns.
+  for (const table of document.querySelectorAll('[data-testid="stTable"], [data-testid="stTable"] *')) {
+    if (!visible(table)) continue;
+    const style = getComputedStyle(table);
+    if (cut.has(style.overflowX) && table.scrollWidth > table.clientWidth + 1) {
+      found.push({group: 'table', text: 'table scrolls sideways: ' + describe(table).slice(0, 40),
+                  scroll: table.scrollWidth, client: table.clientWidth});
     }
   }
   // The tab bar fits (wraps) or scrolls visibly: a tab cut off by the frame is not visible.
@@ -117,9 +136,28 @@ _DIAGRAM_SCRIPT = """
     return parseFloat(text.getAttribute('font-size') || '14') * Math.hypot(matrix.a, matrix.b);
   });
   const box = svg.getBoundingClientRect();
-  return {min_font_px: Math.min(...sizes), width: box.width, height: box.height};
+  return {min_font_px: Math.min(...sizes), width: box.width, height: box.height, top: box.top,
+          bottom: box.bottom};
 })
 """
+
+
+_CONTENT_HEIGHT = """
+() => Math.max(...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stMain"] *')]
+    .slice(0, 400).map(el => el.scrollHeight), document.documentElement.scrollHeight)
+"""
+
+
+def _screenshots(page: Page, name: str, width: int, height: int) -> None:
+    """What the room sees first, then the whole view (the viewport made as tall as the content)."""
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    tall = min(int(page.evaluate(_CONTENT_HEIGHT)) + 100, 12_000)
+    if tall > height:
+        page.set_viewport_size({"width": width, "height": tall})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SHOTS / f"{name}-full.png"))
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(300)
 
 
 def _tabs(page: Page) -> list[str]:
@@ -150,7 +188,7 @@ def test_every_view_is_readable(browser: Browser, app_url: str, width: int, heig
             _open(page, title)
             report[title] = {"clipped": page.evaluate(_CLIP_SCRIPT), "charts": page.evaluate(_CHART_SCRIPT),
                              "diagrams": page.evaluate(_DIAGRAM_SCRIPT)}
-            page.screenshot(path=str(SHOTS / f"{suffix}-{index:02d}-{title.replace(' ', '_')}.png"), full_page=True)
+            _screenshots(page, f"{suffix}-{index:02d}-{title.replace(' ', '_')}", width, height)
         (SHOTS / f"{suffix}.json").write_text(json.dumps(report, indent=2))
     finally:
         context.close()
@@ -160,4 +198,6 @@ def test_every_view_is_readable(browser: Browser, app_url: str, width: int, heig
     problems += [f"{title}: diagram text {diagram['min_font_px']:.1f} px < {MIN_DIAGRAM_TEXT_PX} px"
                  for title, found in report.items() for diagram in found["diagrams"]
                  if diagram["min_font_px"] < MIN_DIAGRAM_TEXT_PX]
+    problems += [f"Diagram: the diagram ends at {diagram['bottom']:.0f} px, below the {height} px screen"
+                 for diagram in report.get("Diagram", {}).get("diagrams", [])[:1] if diagram["bottom"] > height]
     assert not problems, "\n".join(problems)
