@@ -27,6 +27,8 @@ _BASE_CSS = """
 [data-testid="stMetricValue"], [data-testid="stMetricLabel"], [data-testid="stMetricDelta"] {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMain"] button p { white-space: normal; overflow: visible; text-overflow: clip; }
+/* A diagram stretched to the width keeps to the screen's height (the page's heading sits above it). */
+[data-testid="stGraphVizChart"] svg { max-height: max(340px, calc(100vh - 330px)); }
 </style>
 """
 
@@ -60,7 +62,17 @@ def apply(*, projector: bool) -> None:
 
 
 def show_chart(figure: go.Figure, *, key: str) -> None:
-    """Every chart through here: theme=None so our styling (projector fonts included) is not overridden."""
+    """Every chart through here: theme=None so our styling (projector fonts included) is not overridden.
+
+    The title is drawn by the page above the chart, where it wraps to the column and follows projector
+    mode's type: inside the figure plotly cut long titles off at the top or mid-word.
+    """
+    title = figure.layout.title.text
+    if title:
+        shown = go.Figure(figure)  # the caller's figure keeps its title
+        shown.update_layout(title=None, margin={"t": 10})
+        st.markdown(f"**{html.escape(title.replace('<br>', ' '))}**")
+        figure = shown
     st.plotly_chart(figure, key=key, theme=None)
 
 
@@ -75,22 +87,21 @@ def fitted_code(text: str) -> None:
             f"{html.escape(text)}</pre></div>")
 
 
-def show_diagram(source: str, *, projector: bool) -> None:
-    """A diagram of vgg.diagram's stage layout: at its natural size (14 pt text, about 19 px, the whole
-    of VGG19 in 850 x 470 px), or in projector mode stretched to the page's width."""
-    st.graphviz_chart(source, width="stretch" if projector else "content")
+def show_diagram(source: str) -> None:
+    """A diagram of vgg.diagram's stage layout, as large as the page's width and the screen's height allow
+    (the CSS above caps its height): the whole of VGG19 with its 14 pt text at 15 px or more from
+    1280x720 up."""
+    st.graphviz_chart(source, width="stretch")
 
 
 def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
     """One look for every chart; in projector mode bigger fonts, thicker lines, white background.
 
     Every category of a bar chart gets its tick label (plotly drops some when they crowd: fc6 went
-    missing), long titles wrap instead of running off the figure, counts read 1.5G rather than 1.5B,
-    and a log axis labels its powers of ten only (1M, 10M, 100M).
+    missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
+    10M, 100M). The title stays in the figure's layout; ``show_chart`` draws it above the chart.
     """
     big = projector_enabled()
-    title = figure.layout.title.text
-    title_size = 26 if big else 17
     figure.update_layout(
         height=height + (120 if big else 0), margin={"l": 10, "r": 10, "t": 50, "b": 10},
         font={"size": 20 if big else 13}, template="plotly_white", colorway=COLORWAY,
@@ -98,11 +109,6 @@ def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
         # it sat on the layers' tick labels.
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
     )
-    if title:
-        lines = wrap_title(title, width=30 if big else 44)
-        figure.update_layout(title={"text": "<br>".join(lines), "font": {"size": title_size}, "yref": "container",
-                                    "y": 1, "yanchor": "top", "pad": {"t": 10}},
-                             margin={"t": int(20 + 1.35 * title_size * len(lines))})
     figure.update_xaxes(automargin=True, exponentformat="SI")
     figure.update_yaxes(automargin=True, exponentformat="SI")
     _label_every_category(figure)
@@ -112,17 +118,6 @@ def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
     if big:
         figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
     return figure
-
-
-def wrap_title(title: str, *, width: int) -> list[str]:
-    """Words onto lines of at most ``width`` characters (a longer word gets a line of its own)."""
-    lines: list[str] = []
-    for word in title.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines
 
 
 def _label_every_category(figure: go.Figure) -> None:

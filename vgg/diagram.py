@@ -38,7 +38,7 @@ class GraphvizNotInstalledError(RuntimeError):
 
 def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str] = frozenset(),
             layout: str = "stages", rankdir: str = "TB", until: str | None = None,
-            font_size: float = STAGES_FONT_SIZE) -> graphviz.Digraph:
+            font_size: float = STAGES_FONT_SIZE, title: bool = True) -> graphviz.Digraph:
     """A Digraph of ``report``: one node per layer in stage clusters, or one node per stage if ``collapsed``.
 
     ``layout`` is ``"stages"`` (stages side by side, layers stacked inside; ``rankdir`` unused) or
@@ -47,6 +47,7 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
     them is filled with ``HIGHLIGHT_FILL``. ``until`` (a module path) draws the network only up to
     that layer, as the lesson builds it (no output node; when ``collapsed``, the stages reached so
     far). ``font_size`` (points) is the stage layout's text size; the detailed layout's is fixed.
+    ``title=False`` leaves out the stage layout's title line, for a page that has its own heading.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"Unknown diagram layout {layout!r}; use one of {', '.join(LAYOUTS)}.")
@@ -55,7 +56,7 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
     reached = {unit.stage for unit in units}
     stages = tuple(stage for stage in report.stages if stage.stage in reached)
     if layout == "stages" and not collapsed:
-        return _stages_diagram(report, stages, units, marked, until is None, font_size)
+        return _stages_diagram(report, stages, units, marked, until is None, font_size, title)
     graph = graphviz.Digraph(
         name=_graph_name(report),
         graph_attr={"rankdir": rankdir, "label": _title(report), "labelloc": "t",
@@ -93,7 +94,7 @@ def _title(report: Report) -> str:
 
 
 def _stages_diagram(report: Report, stages: tuple[StageSummary, ...], units: tuple[Unit, ...],
-                    marked: frozenset[str], with_output: bool, font_size: float) -> graphviz.Digraph:
+                    marked: frozenset[str], with_output: bool, font_size: float, title: bool) -> graphviz.Digraph:
     """Stages side by side, each a column of its layers; the first layers of all stages share a rank.
 
     ``newrank`` lets that rank cross the clusters, and invisible edges between the columns' tops
@@ -103,7 +104,7 @@ def _stages_diagram(report: Report, stages: tuple[StageSummary, ...], units: tup
     size = str(font_size)
     graph = graphviz.Digraph(
         name=_graph_name(report),
-        graph_attr={"rankdir": "TB", "newrank": "true", "label": _title(report) + _folded_note(units),
+        graph_attr={"rankdir": "TB", "newrank": "true", "label": _title(report) + _folded_note(units) if title else "",
                     "labelloc": "t", "fontname": FONT, "fontsize": size, "nodesep": "0.12", "ranksep": "0.14"},
         node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": size,
                    "margin": "0.06,0.03", "height": "0.3"},

@@ -99,17 +99,16 @@ def render(state: AppState) -> None:
                height=40 + 35 * len(layer_table))
     stage_table = comparison.stage_table()
     la, lb = comparison.label_a, comparison.label_b
-    key_columns = ["Stage", "Changes", f"{la} params", f"{lb} params", "Δ params", f"{la} MACs", f"{lb} MACs",
-                   "Δ MACs", f"{la} RF", f"{lb} RF"]
+    key_columns = ["Stage", "Changes", f"{la} params", f"{lb} params", "Δ params", "Δ MACs", f"{la} RF", f"{lb} RF"]
     show_table(stage_table, key="compare_stages", projector=state.projector,
                static_columns=["Stage", "Changes", "Δ params", "Δ MACs", f"{la} RF", f"{lb} RF"],
                column_config={name: None for name in stage_table.columns if name not in key_columns})
     _stage_charts(comparison, state.projector)
     with st.expander("Diagrams with the changed layers highlighted", expanded=False):
         st.markdown(f"**{la}**")
-        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source, projector=state.projector)
+        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source)
         st.markdown(f"**{lb}**")
-        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source, projector=state.projector)
+        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source)
     if st.toggle("Run the same image through both", key="compare_run_image",
                  help="Builds both real models (hundreds of MB each); the analysis above needs none."):
         from explorer.views.forward import run_side_by_side  # only when asked: it builds real models

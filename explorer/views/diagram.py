@@ -30,7 +30,7 @@ def render(state: AppState) -> None:
         st.caption("Each box is a layer (BN and ReLU are folded into their conv), with its parameters and MACs; "
                    "the edges carry the tensor shape (C × H × W) flowing between layers.")
     else:  # the page's heading names the network: the drawing leaves its title out, the download keeps it
-        show_diagram(vgg.diagram(report, collapsed=collapsed, title=False).source, projector=state.projector)
+        show_diagram(vgg.diagram(report, collapsed=collapsed, title=False).source)
         st.caption("Read left to right: each column is a stage working at the size on top (H × W), its layers "
                    "top-down in the paper's notation (conv3-256: a 3×3 conv with 256 output channels, BN and ReLU "
                    "folded in); a stage's pool feeds the next column. Hover a box for its module path, parameters "

@@ -101,8 +101,8 @@ _CHART_SCRIPT = """
   for (const plot of document.querySelectorAll('.js-plotly-plot')) {
     if (!plot.data || plot.getClientRects().length === 0) continue;
     const frame = plot.getBoundingClientRect();
-    const title = (plot.layout.title && (plot.layout.title.text || plot.layout.title)) || '(untitled)';
-    const name = typeof title === 'string' ? title : JSON.stringify(title);
+    const keyed = plot.closest('[class*="st-key-"]');
+    const name = keyed ? [...keyed.classList].find(c => c.startsWith('st-key-')).slice(7) : 'a chart';
     for (const axis of ['x', 'y']) {
       const labels = new Set();
       for (const trace of plot.data) {
