@@ -23,7 +23,7 @@ def test_compare_shows_both_sides_and_their_difference() -> None:
     totals = at.table[0].value.set_index("Quantity")
     assert list(totals.columns) == ["A", "E", "E − A", "E / A"]
     assert (totals.loc["Parameters", "A"], totals.loc["Parameters", "E"]) == ("132.86 M", "143.67 M")
-    assert totals.loc["Parameters", "E − A"] == "+10.81 M"
+    assert totals.loc["Parameters", "E − A"] == "+10.80 M"
     assert totals.loc["Weight layers", "E − A"] == "+8"
     changes = at.dataframe[0].value["Change"]
     assert set(changes) == {"same", "added in E"}
@@ -50,3 +50,11 @@ def test_diagram_defaults_to_stages_side_by_side() -> None:
     at = run_app(view="Diagram", config="E", bn="true")
     dot = at.get("graphviz_chart")[0].proto.spec
     assert "newrank=true" in dot and "fontsize=14" in dot
+
+
+def test_timing_overhead_within_noise_is_said_as_such() -> None:
+    from explorer.views.performance import overhead_sentence
+
+    assert "adds 12.0%" in overhead_sentence(0.12, 0.112, 0.1)
+    saving = overhead_sentence(-0.145, 0.0855, 0.1)
+    assert "-" not in saving.split("(")[0] and "within the run-to-run noise" in saving
