@@ -39,7 +39,8 @@ def _sample(name: str) -> Image.Image:
 def choose_image(key: str = "image") -> ChosenImage | None:
     """The picker; None (with a hint shown) until an upload or photo arrives. Bad files raise
     ImageError, which the view's guard shows as an error message."""
-    source = st.segmented_control("Image", SOURCES, default="Sample", key=f"{key}_source", required=True)
+    source = st.segmented_control("Image", SOURCES, default="Sample", key=f"{key}_source", required=True,
+                                  bind="query-params")  # a link can open the uploader: ?forward_source=Upload
     if source == "Sample":
         names = list(sample_images())
         name = st.selectbox("Sample", names, index=names.index("cat") if "cat" in names else 0, key=f"{key}_sample")

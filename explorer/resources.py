@@ -7,10 +7,9 @@ keyed by everything that defines them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
-import re
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +19,13 @@ import torch
 
 import vgg
 from explorer.state import CUSTOM, ModelChoice
+from explorer.uploads import UploadStore, UploadTooLarge
 from vgg.download import load_state_dict_with_progress
 
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "vgg-explorer-uploads"
 MAX_CACHED_MODELS = 2  # VGG19-BN is 575 MB of fp32 weights; two keep the app under about 1.3 GB
 REFERENCE_SIZE = (224, 224)  # every model is judged at the paper's crop, the size every view can run it at
-SERVER_PATHS_ENV = "VGG_EXPLORER_SERVER_PATHS"  # "0" turns off loading checkpoints by their path on the server
+SERVER_PATHS_ENV = "VGG_EXPLORER_SERVER_PATHS"  # "1" turns on loading checkpoints by their path on the server
+_UPLOAD_PATH, _UPLOAD_NAME, _UPLOAD_ID = "weights_upload_path", "weights_upload_name", "weights_upload_id"
 _BUILD_LOCK = threading.Lock()  # random init reads torch's global RNG: seed and build as one step
 
 
@@ -62,52 +62,83 @@ def check_fits(choice: ModelChoice, input_size: tuple[int, int]) -> None:
 
 
 def server_paths_allowed() -> bool:
-    """Whether a checkpoint may be named by its path on the server (a shared server may turn it off:
-    anyone with the page, or a link to it, could otherwise probe which files exist there)."""
-    return os.environ.get(SERVER_PATHS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    """Whether a checkpoint may be named by its path on the server: off unless the operator turns it on
+    (VGG_EXPLORER_SERVER_PATHS=1). On a shared server anyone with the page, or a link to it, could otherwise
+    learn from the replies which files exist there."""
+    return os.environ.get(SERVER_PATHS_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 def weights_key(weights: str, seed: int, path: str) -> str:
-    """One string that says which weights: 'random:0', 'imagenet', or 'file:/abs/path.pth'."""
+    """One string that says which weights: 'random:0', 'imagenet', or 'file:/abs/path.pth|<content digest>'
+    (the digest keys the model cache by what the file holds, so a file replaced at the same path is reloaded)."""
     if weights == "random":
         return f"random:{seed}"
     if weights == "imagenet":
         return "imagenet"
-    upload = st.session_state.get("weights_upload_path")
+    upload = st.session_state.get(_UPLOAD_PATH)
     if upload:
-        return f"file:{upload}"
-    if path and not server_paths_allowed():
-        raise vgg.WeightsError(f"Loading a checkpoint by its path on the server is turned off here ({SERVER_PATHS_ENV}"
-                               "=0). Upload the .pth file instead.")
+        return f"file:{upload}|{Path(upload).stem[:16]}"  # stored under its SHA-256
+    if not server_paths_allowed():  # the same words whatever the link carried: nothing said about the path
+        raise vgg.WeightsError("Choose a checkpoint: upload a .pth file. (Loading checkpoints by their path on the "
+                               f"server is turned off here; whoever runs the app can turn it on with "
+                               f"{SERVER_PATHS_ENV}=1.)")
     if not path:
         raise vgg.WeightsError("Choose a checkpoint: type the path of a .pth file on the server, or upload one.")
-    return f"file:{Path(path).expanduser().resolve()}"
+    resolved = Path(path).expanduser().resolve()
+    return f"file:{resolved}|{file_digest(resolved)}"
+
+
+def file_digest(path: Path) -> str:
+    """The first 16 hex digits of the file's SHA-256, computed once per (size, modification time, inode);
+    "missing" when there is no readable file (loading it then says why)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return "missing"
+    return _digest(str(path), info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return "missing"
+    return digest.hexdigest()[:16]
 
 
 def remember_upload(uploaded: object) -> None:
-    """Save an uploaded checkpoint once, in a folder named by its digest, so the model cache can key on a
-    path; the file keeps the user's name (made safe), which the library's messages then mention.
-
-    Written to a temporary name and renamed, so a half-written file is never picked up.
-    """
+    """Keep an uploaded checkpoint in the capped upload folder (one file per content, least recently used
+    removed first, see explorer/uploads.py), so the model cache can key on a path. Called on every run while
+    the uploader shows it: a file removed to make room for other uploads is written back from the session's
+    copy. The user's file name is remembered for messages; the stored file is named by its digest."""
     if uploaded is None:
-        st.session_state.pop("weights_upload_path", None)
+        for key in (_UPLOAD_PATH, _UPLOAD_NAME, _UPLOAD_ID):
+            st.session_state.pop(key, None)
         return
-    data = uploaded.getvalue()  # type: ignore[attr-defined]
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    final = UPLOAD_DIR / digest / _safe_file_name(str(getattr(uploaded, "name", "")))
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if not final.exists():
-        partial = final.with_suffix(f".{threading.get_ident()}.partial")
-        partial.write_bytes(data)
-        partial.replace(final)
-    st.session_state["weights_upload_path"] = str(final)
+    store = UploadStore.from_env()
+    file_id = getattr(uploaded, "file_id", None)
+    known = st.session_state.get(_UPLOAD_PATH)
+    if known and st.session_state.get(_UPLOAD_ID) == file_id and store.touch(Path(known)):
+        return  # the same upload, still stored: no need to hash it again
+    try:
+        stored = store.put(uploaded.getvalue())  # type: ignore[attr-defined]
+    except UploadTooLarge as error:
+        st.session_state.pop(_UPLOAD_PATH, None)
+        raise vgg.WeightsError(str(error)) from error
+    st.session_state.update({_UPLOAD_PATH: str(stored), _UPLOAD_ID: file_id,
+                             _UPLOAD_NAME: Path(str(getattr(uploaded, "name", "") or "upload.pth")).name})
 
 
-def _safe_file_name(name: str) -> str:
-    """The browser's file name, without folders or characters a file system might refuse, at most 100 long."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._")[:100]
-    return stem or "upload.pth"
+def with_upload_name(error: vgg.WeightsError) -> vgg.WeightsError:
+    """The library names the stored file (a digest); say the name the user uploaded instead."""
+    stored, name = st.session_state.get(_UPLOAD_PATH), st.session_state.get(_UPLOAD_NAME)
+    if not stored or not name or Path(stored).name not in str(error):
+        return error
+    return vgg.WeightsError(str(error).replace(Path(stored).name, name))
 
 
 def _initial_state_dict(choice: ModelChoice, key: str,
@@ -122,14 +153,20 @@ def _initial_state_dict(choice: ModelChoice, key: str,
         if on_progress is None:
             return vgg.load_state_dict(variant, progress=False)
         return load_state_dict_with_progress(variant, on_progress)
-    return vgg.load_state_dict(key.removeprefix("file:"))
+    return vgg.load_state_dict(key.removeprefix("file:").rsplit("|", 1)[0])
 
 
 def model(choice: ModelChoice, key: str, device: str,
           _on_progress: Callable[[int, int | None], None] | None = None) -> torch.nn.Module:
     """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only."""
     # "auto" is keyed as the device it picks, so choosing that device by name reuses the same model.
-    return _model(choice.canonical(), key, str(vgg.select_device(device)), _on_progress)
+    try:
+        return _model(choice.canonical(), key, str(vgg.select_device(device)), _on_progress)
+    except vgg.WeightsError as error:
+        renamed = with_upload_name(error)
+        if renamed is error:
+            raise
+        raise renamed from error
 
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)

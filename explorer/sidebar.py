@@ -119,7 +119,11 @@ def _weights() -> tuple[str, int, str]:
             path = st.text_input("Path on the server", key="weights_path", persist_state="session",
                                  help="A .pth state_dict on the machine running the app (the way to load "
                                       "checkpoints larger than the upload limit); or upload one below.")
-        resources.remember_upload(st.file_uploader("...or upload a .pth", type=["pth", "pt"], key="weights_upload"))
+        uploaded = st.file_uploader("...or upload a .pth", type=["pth", "pt"], key="weights_upload")
+        try:
+            resources.remember_upload(uploaded)
+        except vgg.WeightsError as error:  # larger than the server keeps for all uploads together
+            st.error(plain(str(error)))
     return weights, int(seed), path
 
 

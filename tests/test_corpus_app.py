@@ -4,6 +4,7 @@ view. Downloads that go wrong are served from 127.0.0.1 and leave nothing in the
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -13,8 +14,18 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import resources
 from explorer.state import format_size
-from tests.corpus import CHECKPOINTS, FORWARD, IMAGES, SMALL_SPEC, SPECS, CheckpointCase, ImageCase, SpecCase
-from tests.test_app import assert_clean, run_app
+from tests.corpus import (
+    CHECKPOINTS,
+    FORWARD,
+    IMAGES,
+    SMALL_SPEC,
+    SPECS,
+    CheckpointCase,
+    ImageCase,
+    SpecCase,
+    shell_state,
+)
+from tests.test_app import assert_clean, run_app, texts
 from tests.test_download import _serve_once
 
 SMALL = {"config": "custom", "spec": SMALL_SPEC}  # the forward pass in a blink; checkpoints are made for it
@@ -101,7 +112,9 @@ def test_text_from_a_shared_link_is_shown_as_written_not_as_markdown():
 # --- checkpoints, by server path and by upload, in the Forward pass view ---------------------------------------
 
 @pytest.mark.parametrize("case", CHECKPOINTS, ids=lambda case: case.name)
-def test_each_checkpoint_on_the_server_loads_or_is_refused_with_its_message(case: CheckpointCase, tmp_path: Path):
+def test_each_checkpoint_on_the_server_loads_or_is_refused_with_its_message(case: CheckpointCase, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(resources.SERVER_PATHS_ENV, "1")  # the operator turned server paths on
     path = tmp_path / case.name
     case.write(path)
     at = run_app(view="Forward pass", weights="file", weights_path=str(path), **SMALL)
@@ -117,7 +130,7 @@ def test_each_checkpoint_on_the_server_loads_or_is_refused_with_its_message(case
 
 @pytest.mark.parametrize("name", ["good.pth", "runs-code.pth", "truncated.pth", "vgg11_bn.pth"])
 def test_uploaded_checkpoints_go_through_the_same_checks(name, tmp_path, monkeypatch):
-    monkeypatch.setattr(resources, "UPLOAD_DIR", tmp_path / "uploads")
+    monkeypatch.setenv("VGG_EXPLORER_UPLOAD_DIR", str(tmp_path / "uploads"))
     case = next(case for case in CHECKPOINTS if case.name == name)
     case.write(tmp_path / name)
     at = run_app(view="Forward pass", weights="file", **SMALL)
@@ -131,28 +144,53 @@ def test_uploaded_checkpoints_go_through_the_same_checks(name, tmp_path, monkeyp
     else:
         assert_clean(at)
         assert shows_predictions(at)
-    assert [p.name for p in (tmp_path / "uploads").glob("*/*")] == [name]  # saved whole, no .partial left
+    digest = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    assert [p.name for p in (tmp_path / "uploads").iterdir() if p.name != ".lock"] == [f"{digest}.pth"]  # whole
 
 
 def test_an_uploads_file_name_cannot_leave_the_upload_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(resources, "UPLOAD_DIR", tmp_path / "uploads")
+    monkeypatch.setenv("VGG_EXPLORER_UPLOAD_DIR", str(tmp_path / "uploads"))
     CHECKPOINTS[0].write(tmp_path / "good.pth")
     at = run_app(view="Forward pass", weights="file", **SMALL)
     at.sidebar.get("file_uploader")[0].upload("../../../escape.pth", (tmp_path / "good.pth").read_bytes(),
                                               "application/octet-stream").run()
     assert_clean(at)
     saved = [path for path in tmp_path.rglob("*.pth") if path.name != "good.pth"]
-    assert len(saved) == 1 and saved[0].name == "escape.pth" and saved[0].parent.parent == tmp_path / "uploads"
-    assert not (tmp_path.parent / "escape.pth").exists()  # where uploads/<digest>/../../../ would have put it
+    assert len(saved) == 1 and saved[0].parent == tmp_path / "uploads"  # named by its digest, not by the browser
+    assert not list(tmp_path.parent.glob("escape.pth"))
 
 
-def test_server_paths_can_be_turned_off(tmp_path, monkeypatch):
-    monkeypatch.setenv(resources.SERVER_PATHS_ENV, "0")
+def test_server_paths_are_off_unless_the_operator_turns_them_on(tmp_path, monkeypatch):
+    monkeypatch.delenv(resources.SERVER_PATHS_ENV, raising=False)
     path = tmp_path / "good.pth"
     CHECKPOINTS[0].write(path)
     at = run_app(view="Forward pass", weights="file", weights_path=str(path), **SMALL)
-    assert any("by its path on the server is turned off" in message for message in errors(at))
+    assert any("by their path on the server is turned off" in message for message in errors(at))
     assert not [w for w in at.text_input if w.key == "weights_path"], "the path box is still offered"
+    monkeypatch.setenv(resources.SERVER_PATHS_ENV, "1")
+    at = run_app(view="Forward pass", weights="file", weights_path=str(path), **SMALL)
+    assert_clean(at)
+    assert shows_predictions(at)
+
+
+def test_a_link_cannot_tell_whether_a_path_exists_on_the_server(tmp_path, monkeypatch):
+    monkeypatch.delenv(resources.SERVER_PATHS_ENV, raising=False)
+    replies = []
+    for probed in ("/etc/passwd", str(tmp_path / "no-such-file.pth"), str(tmp_path)):
+        at = run_app(view="Forward pass", weights="file", weights_path=probed, **SMALL)
+        replies.append((errors(at), [w.value for w in at.warning], texts(at)))
+    assert replies[0] == replies[1] == replies[2]
+    assert "passwd" not in str(replies[0])
+
+
+def test_a_checkpoint_replaced_at_the_same_path_is_loaded_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(resources.SERVER_PATHS_ENV, "1")
+    path = tmp_path / "weights.pth"
+    torch.save(shell_state(), path)
+    first = resources.file_digest(path)
+    assert resources.file_digest(path) == first  # unchanged: the cache keeps the model
+    torch.save({key: value + 1 for key, value in shell_state().items()}, path)  # new weights, same name
+    assert resources.file_digest(path) != first  # a new key: the model cache builds it again
 
 
 # --- downloads of the ImageNet weights that go wrong ---------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""A class at once, driven in one Chromium: every student (a browser context of its own) opens the Forward
-pass, uploads a photo of their own to VGG16, then opens Compare. Used against one server
+"""A class at once, driven in one Chromium: every student (a browser context of its own) opens the teacher's link
+to the Forward pass's uploader, uploads a photo of their own to VGG16, then opens Compare. Used against one server
 (tests/e2e/test_load_e2e.py) and through nginx in front of two (tests/e2e/test_proxy_e2e.py).
 
 One thread drives every page (Playwright's sync API is not thread-safe): each page is a small state
@@ -108,13 +108,42 @@ def new_students(browser: Browser, url: str, pictures: Sequence[tuple[Path, tupl
                  first: int = 0) -> list[Student]:
     students = []
     for offset, (path, size) in enumerate(pictures):
-        context = browser.new_context(viewport={"width": 1280, "height": 1600})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
         students.append(Student(first + offset, url, context, context.new_page(), path, size))
     return students
 
 
+# One round trip per page per polling round: is the script run over, is an exception shown, which of the
+# wanted texts are on the page, and every "1. Original, W × H" caption (to catch another session's picture).
+_PROBE_JS = """needles => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const text = document.body ? document.body.textContent : "";
+    return {rendered: !!app && app.getAttribute("data-test-script-state") === "notRunning",
+            exception: !!document.querySelector('[data-testid="stException"]'),
+            found: needles.map(needle => text.includes(needle)),
+            captions: text.match(/1\\. Original, \\d+ × \\d+/g) || []};
+}"""
+
+
+@dataclass(frozen=True)
+class Probe:
+    rendered: bool
+    exception: bool
+    found: tuple[bool, ...]
+    captions: frozenset[str]
+
+    @property
+    def done(self) -> bool:
+        return self.rendered and all(self.found)
+
+
+def probe(page: Page, needles: Sequence[str]) -> Probe:
+    answer = page.evaluate(_PROBE_JS, list(needles))
+    return Probe(answer["rendered"], answer["exception"], tuple(answer["found"]), frozenset(answer["captions"]))
+
+
 def shows(page: Page, text: str) -> bool:
-    return page.locator(RENDERED).count() > 0 and page.get_by_text(text, exact=False).count() > 0
+    return probe(page, [text]).done
 
 
 ACT_TIMEOUT_MS = 5_000  # one control on one page; the others wait meanwhile, so keep it short and retry
@@ -134,69 +163,67 @@ def open_tab(page: Page, title: str) -> None:
 
 
 def _open_forward_pass(student: Student) -> None:
-    response = student.page.goto(f"{student.url}/?view=Forward+pass", wait_until="commit")
+    response = student.page.goto(f"{student.url}/?view=Forward+pass&forward_source=Upload", wait_until="commit")
     served_by = response.headers.get("x-explorer-server", "") if response else ""
     student.served_by = served_by.split(",")[-1].strip()  # "a, b": a refused, b answered
 
 
-def _forward_done(student: Student) -> bool:
-    return shows(student.page, "Top-5 predictions") and student.page.get_by_text(student.caption).count() > 0
-
-
-def _note_captions_then_compare(student: Student) -> None:
-    student.captions_seen = set(student.page.get_by_text("1. Original, ").all_inner_texts())
-    open_tab(student.page, "Compare")
-
-
-def compare_done(student: Student) -> bool:
-    return shows(student.page, COMPARE_E_PARAMS) and shows(student.page, "Stage by stage")
-
-
 @dataclass(frozen=True)
 class Step:
-    """Do ``act``, then wait until ``done``: the step's latency is the time between."""
+    """Do ``act``, then wait until the page has rendered and shows every one of ``needles``: the step's latency
+    is the time between. ``absent`` texts must not be on the page either."""
 
     name: str
     act: Callable[[Student], None]
-    done: Callable[[Student], bool]
+    needles: Callable[[Student], Sequence[str]]
+    absent: tuple[str, ...] = ()
 
 
-OPEN = Step("open", _open_forward_pass, lambda s: shows(s.page, "Top-5 predictions"))  # the sample, on opening
+TOP5 = "Top-5 predictions"
+OPEN = Step("open", _open_forward_pass, lambda s: ["Choose a file"])  # the teacher's link opens the uploader
 FORWARD: tuple[Step, ...] = (
     OPEN,
-    Step("choose_upload", lambda s: choose_upload(s.page), lambda s: shows(s.page, "Choose a file")),
-    Step("forward", lambda s: upload(s.page, s.photo), _forward_done),
+    Step("forward", lambda s: upload(s.page, s.photo), lambda s: [TOP5, s.caption]),
 )
-COMPARE = Step("compare", _note_captions_then_compare, compare_done)
+COMPARE = Step("compare", lambda s: open_tab(s.page, "Compare"), lambda s: [COMPARE_E_PARAMS, "Stage by stage"])
 SESSION: tuple[Step, ...] = (*FORWARD, COMPARE)
 
 
-def drive(students: Sequence[Student], steps: Sequence[Step] = SESSION, *, timeout: float = 600) -> None:
+def drive(students: Sequence[Student], steps: Sequence[Step] = SESSION, *, timeout: float = 600,
+          poll_s: float = 0.25) -> None:
     """Take every student through ``steps`` (from step 0) until all are done, each at its own pace."""
     for student in students:
         student.step, student.acted_at = 0, None
     started = time.perf_counter()
     while any(student.step < len(steps) for student in students):
         for student in students:
-            if student.step >= len(steps):
-                continue
-            step = steps[student.step]
-            if student.acted_at is None:
-                try:
-                    step.act(student)
-                except PlaywrightTimeoutError:  # a page too busy to find the control yet: again next round
-                    student.retries += 1
-                    continue
-                student.acted_at = time.perf_counter()
-            elif step.done(student):
-                student.times[step.name] = time.perf_counter() - student.acted_at
-                student.step, student.acted_at = student.step + 1, None
-            if student.page.get_by_test_id("stException").count() > 0:
-                student.problems.append(f"an exception is shown at step {step.name}")
+            if student.step < len(steps):
+                _advance(student, steps[student.step])
         if time.perf_counter() - started > timeout:
             stuck = {s.index: steps[s.step].name for s in students if s.step < len(steps)}
             raise TimeoutError(f"sessions still waiting (index: step): {stuck}")
-        time.sleep(0.1)
+        time.sleep(poll_s)
+
+
+def _advance(student: Student, step: Step) -> None:
+    if student.acted_at is None:
+        try:
+            step.act(student)
+        except PlaywrightTimeoutError:  # a page too busy to find the control yet: again next round
+            student.retries += 1
+            return
+        student.acted_at = time.perf_counter()
+        return
+    needles = step.needles(student)
+    seen = probe(student.page, [*needles, *step.absent])
+    wanted = len(needles)
+    if seen.exception:
+        student.problems.append(f"an exception is shown at step {step.name}")
+    if seen.rendered and all(seen.found[:wanted]) and not any(seen.found[wanted:]):
+        student.times[step.name] = time.perf_counter() - student.acted_at
+        if student.caption in needles:  # its own picture is on the page: is any other?
+            student.captions_seen |= seen.captions
+        student.step, student.acted_at = student.step + 1, None
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float]:
