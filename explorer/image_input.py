@@ -13,7 +13,9 @@ import vgg
 from vgg.samples import load_sample, sample_credits, sample_images
 
 SOURCES = ("Sample", "Upload", "Camera")
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
+# Every file type is let through to the library, which says in words what a file is and why it is refused;
+# a type list here would have the browser refuse phone photos with a bare "!" instead.
+ACCEPTED = f"Accepted: {vgg.images.SUPPORTED_NAMES} (first frame), phone photos included, at least 32 px a side."
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,8 @@ def choose_image(key: str = "image") -> ChosenImage | None:
         name = st.selectbox("Sample", names, index=names.index("cat") if "cat" in names else 0, key=f"{key}_sample")
         return ChosenImage(_sample(name), f"sample: {name}", f"sample:{name}", sample_credits().get(name, ""))
     if source == "Upload":
-        uploaded = st.file_uploader("Upload an image", type=UPLOAD_TYPES, key=f"{key}_upload",
-                                    help="JPEG, PNG, WebP, BMP, TIFF or GIF (first frame), at least 32 px a side.")
+        uploaded = st.file_uploader("Upload an image", type=None, key=f"{key}_upload", help=ACCEPTED)
+        st.caption(ACCEPTED)
     else:
         uploaded = st.camera_input("Take a photo", key=f"{key}_camera")
     if uploaded is None:

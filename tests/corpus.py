@@ -96,6 +96,16 @@ def palette_with_transparency() -> bytes:
     return encode(image, "PNG", transparency=0)
 
 
+def exif_rotated(fmt: str) -> bytes:
+    """Stored 60x40 with red on the left, and an EXIF orientation 6 ("rotate 90 degrees clockwise to display"),
+    as a phone saves a photo taken upright: in ``fmt`` ("JPEG", "HEIF" through pillow-heif, "AVIF")."""
+    stored = Image.new("RGB", (60, 40), BLUE)
+    stored.paste(RED, (0, 0, 30, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encode(stored, fmt, exif=exif.tobytes(), quality=95)
+
+
 def exif_rotated_jpeg() -> bytes:
     """Stored 60x40 with red on the left; its EXIF orientation 6 says "rotate 90 degrees clockwise to display"."""
     stored = Image.new("RGB", (60, 40), BLUE)
@@ -114,7 +124,8 @@ class ImageCase:
 
     @property
     def mime(self) -> str:
-        return {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}[self.name.rsplit(".", 1)[-1]]
+        return {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "heic": "image/heic",
+                "avif": "image/avif", "txt": "text/plain", "pdf": "application/pdf"}[self.name.rsplit(".", 1)[-1]]
 
 
 IMAGES: tuple[ImageCase, ...] = (
@@ -137,6 +148,17 @@ IMAGES: tuple[ImageCase, ...] = (
     ImageCase("sixteen-bit.png", sixteen_bit_png(), size=(64, 48)),
     ImageCase("palette-transparent.png", palette_with_transparency(), size=(40, 40)),
     ImageCase("exif-rotated.jpg", exif_rotated_jpeg(), size=(40, 60)),
+    # Phone photos: HEIC (an iPhone's default) and AVIF, upright by their orientation; then the ways they go wrong.
+    ImageCase("iphone.heic", exif_rotated("HEIF"), size=(40, 60)),
+    ImageCase("android.avif", exif_rotated("AVIF"), size=(40, 60)),
+    ImageCase("truncated.heic", truncated(encode(photo((200, 150)), "HEIF", quality=80), 0.5),
+              refusal="truncated or corrupt"),
+    ImageCase("header-only.avif", truncated(encode(photo((200, 150)), "AVIF", quality=80), 0.5),
+              refusal="starts like an AVIF file but its header is corrupt"),
+    ImageCase("notes.heic", b"Notes from class, saved as text with a photo's name.\n", refusal="is text, not an image"),
+    ImageCase("notes.txt", b"Not a picture at all.\n", refusal="is text, not an image"),
+    ImageCase("handout.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + garbage(300),
+              refusal="not an image in a supported format"),
 )
 
 

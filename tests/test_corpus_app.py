@@ -76,6 +76,13 @@ def test_each_image_upload_is_shown_or_refused_with_the_librarys_message(case: I
     assert shows_predictions(at)
 
 
+def test_the_uploader_names_the_accepted_formats_and_lets_every_type_through():
+    at = run_app(view="Forward pass", **SMALL)
+    at.get("segmented_control")[0].set_value("Upload").run()
+    assert any("HEIC/HEIF, AVIF" in caption.value and "JPEG" in caption.value for caption in at.caption)
+    assert not at.get("file_uploader")[0].proto.type  # no browser-side type list: the app's message instead
+
+
 # --- specs, typed into the sidebar's custom spec box ---------------------------------------------------------------
 
 @pytest.mark.parametrize("case", SPECS, ids=lambda case: case.name)

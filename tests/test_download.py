@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ import vgg
 from tests.conftest import save_with_hash_name
 from tests.test_weights import tiny_state
 from vgg.download import load_state_dict_with_progress, partial_bytes
+from vgg.weights import DownloadLimits
 
 
 def test_progress_is_reported_and_ends_at_the_total(file_server, hub_dir):
@@ -108,3 +110,52 @@ def test_a_download_lands_in_the_cache_only_once_complete_and_hash_checked(tmp_p
         listener.close()
     assert torch.equal(outcome["state"]["features.0.weight"], state["features.0.weight"])  # type: ignore[index]
     assert [p.name for p in checkpoints.iterdir()] == [path.name]  # moved into place, temporary file gone
+
+
+def _trickle(silent_after: int | None = None) -> tuple[str, threading.Event, socket.socket]:
+    """A raw TCP server on 127.0.0.1 that announces 10 MB, then sends 16 bytes every 50 ms (or, with
+    ``silent_after``, that many bytes and then nothing), until the client hangs up or 30 s pass."""
+    base, listener = _listen()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
+            sent = 0
+            while not stop.wait(0.05) and sent < 30 * 20 * 16:
+                if silent_after is not None and sent >= silent_after:
+                    continue
+                try:
+                    connection.sendall(b"x" * 16)
+                except OSError:  # the client gave up
+                    return
+                sent += 16
+
+    threading.Thread(target=run, daemon=True).start()
+    return base, stop, listener
+
+
+@pytest.mark.parametrize(("limits", "silent_after", "message"), [
+    (DownloadLimits(deadline_s=1.5, min_rate=0), None, r"abandoned: not complete within 1.5 s"),
+    (DownloadLimits(deadline_s=60, min_rate=10_000, window_s=1.0), None, r"abandoned: the server sent 0.3 kB/s"),
+    (DownloadLimits(deadline_s=1.5, min_rate=0, read_timeout_s=30), 64, r"abandoned: not complete within 1.5 s"),
+], ids=["deadline", "minimum-rate", "silent-past-the-deadline"])
+def test_a_trickling_download_gives_up_within_its_limits_and_leaves_nothing(limits, silent_after, message, hub_dir):
+    base, stop, listener = _trickle(silent_after)
+    started = time.monotonic()
+    try:
+        with pytest.raises(vgg.WeightsError, match=message) as caught:
+            vgg.load_state_dict(base + "vgg-12345678.pth", limits=limits)
+    finally:
+        stop.set()
+        listener.close()
+    elapsed = time.monotonic() - started
+    assert elapsed < min(limits.deadline_s, limits.window_s * 2) + 2.0, elapsed  # a bound, not a benchmark
+    assert "Nothing was kept" in str(caught.value)
+    checkpoints = hub_dir / "checkpoints"
+    assert not checkpoints.exists() or not any(checkpoints.iterdir()), list(checkpoints.iterdir())

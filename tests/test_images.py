@@ -21,7 +21,7 @@ from tests.corpus import (
     animated_gif,
     cmyk_jpeg,
     encode,
-    exif_rotated_jpeg,
+    exif_rotated,
     palette_with_transparency,
     photo,
     png_header_claiming,
@@ -126,8 +126,9 @@ def test_alpha_is_composited_on_white(mode):
     assert loaded.getpixel((35, 5)) == WHITE
 
 
-def test_exif_orientation_is_applied():
-    loaded = vgg.load_image(exif_rotated_jpeg())  # stored 60x40, red on the left; EXIF: rotate 90 clockwise
+@pytest.mark.parametrize("fmt", ["JPEG", "HEIF", "AVIF"])
+def test_exif_orientation_is_applied_once_for_every_phone_format(fmt):
+    loaded = vgg.load_image(exif_rotated(fmt))  # stored 60x40, red on the left; EXIF: rotate 90 clockwise
     assert loaded.size == (40, 60)
     top, bottom = np.asarray(loaded)[5, 20], np.asarray(loaded)[55, 20]
     assert top[0] > 200 and top[2] < 60  # the stored left edge is now at the top

@@ -19,15 +19,23 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+try:  # HEIC/HEIF, an iPhone's default: pillow-heif registers libheif's decoder with Pillow (AVIF is Pillow's own)
+    import pillow_heif
+except ImportError:  # pragma: no cover - pillow-heif is a dependency; without it HEIC is refused in words
+    pillow_heif = None
+else:
+    pillow_heif.register_heif_opener()
+
 from vgg.errors import ImageError
 from vgg.published import MIN_INPUT_SIZE
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO | Image.Image
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: a large phone photo is 12-50 MP; decoded RGB at 40 MP is 120 MB
-# Pillow decoders allowed to run on untrusted bytes ("JPEG" also opens phones' multi-picture MPO files).
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
-SUPPORTED_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+# Pillow decoders allowed to run on untrusted bytes ("JPEG" also opens phones' multi-picture MPO files; "HEIF"
+# is pillow-heif's, for the HEIC photos of iPhones; "AVIF" is Pillow's own, as many Android phones now save).
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "BMP", "TIFF", "GIF")
+SUPPORTED_NAMES = "JPEG, PNG, WebP, HEIC/HEIF, AVIF, BMP, TIFF or GIF"
 _HEAD_BYTES = 512  # enough to recognise a format's magic number or text
 _MAGIC = (  # (prefix, format) to tell "a corrupt PNG" from "not an image at all"
     (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
@@ -42,7 +50,7 @@ _WHITE = (255, 255, 255, 255)
 def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """An RGB image, fully decoded and upright, from bytes, a path, a binary file or a PIL image.
 
-    Raises ImageError for an empty file, a file that is not a JPEG/PNG/WebP/BMP/TIFF/GIF image,
+    Raises ImageError for an empty file, a file that is not a JPEG/PNG/WebP/HEIC/AVIF/BMP/TIFF/GIF image,
     truncated or corrupt data, more than ``max_pixels`` pixels, or a side under 32 px. Animated
     GIFs and multi-page TIFFs give their first frame. A PIL image passed in is never modified.
     Pillow's own hard limit (2 x ``Image.MAX_IMAGE_PIXELS``, 179 MP by default) still applies
@@ -95,12 +103,23 @@ def _open_image(stream: BinaryIO, name: str) -> Image.Image:
         raise ImageError(f"{name} has a corrupt header ({_first_line(error)}). Re-export or re-download it.") from error
 
 
+# ISO base media files (HEIF, AVIF) say what they are in their first box: size, "ftyp", then a brand.
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+
+
 def _unidentified(name: str, head: bytes) -> str:
     known = next((fmt for magic, fmt in _MAGIC if head.startswith(magic)), None)
     if known is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         known = "WebP"
+    if known is None and head[4:8] == b"ftyp":
+        brand = head[8:12]
+        known = "HEIC" if brand in _HEIF_BRANDS else "AVIF" if brand in _AVIF_BRANDS else None
+        if known == "HEIC" and pillow_heif is None:
+            return f"{name} is a HEIC photo, and this installation cannot decode HEIC: pip install pillow-heif."
     if known is not None:
-        return f"{name} starts like a {known} file but its header is corrupt. Re-export or re-download it."
+        article = "an" if known[0] in "AEIOU" else "a"
+        return f"{name} starts like {article} {known} file but its header is corrupt. Re-export or re-download it."
     if _looks_like_text(head):
         return f"{name} is text, not an image. Upload a {SUPPORTED_NAMES} file."
     return f"{name} is not an image in a supported format. Upload a {SUPPORTED_NAMES} file."

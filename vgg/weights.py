@@ -8,13 +8,17 @@ Files are read with ``weights_only=True``: a pickle that would run code is refus
 
 from __future__ import annotations
 
-import contextlib
+import collections
+import hashlib
 import http.client
 import os
 import pickle
-import socket
+import time
 import urllib.error
-from collections.abc import Iterator, Mapping
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,6 +29,7 @@ from vgg.published import PUBLISHED, PublishedVariant
 
 StateDict = dict[str, torch.Tensor]
 DOWNLOAD_TIMEOUT_SECONDS = 60.0  # a server silent this long is treated as gone (torch.hub sets no timeout)
+_CHUNK = 1 << 16
 _FC8 = "classifier.6."
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")  # common training-loop checkpoint layouts
 
@@ -40,33 +45,38 @@ def published_variant(source: str | os.PathLike[str] | PublishedVariant) -> Publ
     return PUBLISHED.get(os.fspath(source).lower())
 
 
-def load_state_dict(source: str | os.PathLike[str] | PublishedVariant, *, progress: bool = True) -> StateDict:
-    """A state_dict from a builder name ("vgg16_bn"), a published variant, a URL, or a local path."""
+def load_state_dict(source: str | os.PathLike[str] | PublishedVariant, *, progress: bool = True,
+                    limits: DownloadLimits | None = None) -> StateDict:
+    """A state_dict from a builder name ("vgg16_bn"), a published variant, a URL, or a local path.
+
+    A download is abandoned (WeightsError, nothing kept) past ``limits`` (see DownloadLimits). ``progress``
+    is accepted as torchvision's builders accept it; a caller that shows progress uses
+    ``load_state_dict_with_progress``."""
     variant = published_variant(source)
     if variant is not None:
-        return _download(variant.url, progress=progress)
+        return _download(variant.url, progress=progress, limits=limits)
     text = os.fspath(source)
     if text.startswith(("http://", "https://")):
-        return _download(text, progress=progress)
+        return _download(text, progress=progress, limits=limits)
     return read_checkpoint(Path(text))
 
 
-def _download(url: str, *, progress: bool) -> StateDict:
+def _download(url: str, *, progress: bool, limits: DownloadLimits | None = None) -> StateDict:
+    """torch.hub's cache and naming (``<hub>/checkpoints/<file>``, the file name's hash prefix checked), but our
+    own transfer: torch.hub's has no deadline, so a server that trickles bytes would hold a session forever."""
     file_name = url.rsplit("/", 1)[-1]
-    by_hand = (f"If this machine is offline, download {url} by hand and put it at "
-               f"{hub_checkpoint_dir() / file_name} (or load the file by its path).")
+    cached = hub_checkpoint_dir() / file_name
+    by_hand = (f"If this machine is offline, download {url} by hand and put it at {cached} (or load the file by "
+               "its path).")
+    if not cached.exists():
+        match = torch.hub.HASH_REGEX.search(file_name)
+        try:
+            download_file(url, cached, hash_prefix=match.group(1) if match else None,
+                          limits=limits or DownloadLimits(read_timeout_s=DOWNLOAD_TIMEOUT_SECONDS))
+        except WeightsError as error:
+            raise WeightsError(f"{error} {by_hand}") from error
     try:
-        with _socket_timeout(DOWNLOAD_TIMEOUT_SECONDS):
-            state = torch.hub.load_state_dict_from_url(url, progress=progress, check_hash=True, map_location="cpu",
-                                                       weights_only=True, file_name=file_name)
-    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", None) or error
-        raise WeightsError(f"Could not download {file_name}: {reason}. {by_hand}") from error
-    except RuntimeError as error:
-        if "invalid hash value" in str(error):
-            raise WeightsError(f"The download of {file_name} is incomplete or corrupt (its SHA-256 does not "
-                               f"match the name's hash prefix), so it was not kept. Try again. {by_hand}") from error
-        raise WeightsError(f"Could not read the downloaded {file_name}: {error}") from error
+        state = torch.load(cached, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise WeightsError(_unsafe_message(file_name, error)) from error
     except Exception as error:  # a served file that is not a checkpoint fails inside torch.load
@@ -75,17 +85,99 @@ def _download(url: str, *, progress: bool) -> StateDict:
     return _unwrap(state, file_name)
 
 
-@contextlib.contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
-    """torch.hub's urlopen has no timeout: give new sockets one, unless the process already chose one."""
-    if socket.getdefaulttimeout() is not None:
-        yield
-        return
-    socket.setdefaulttimeout(seconds)
+@dataclass(frozen=True)
+class DownloadLimits:
+    """When a download is abandoned: not complete within ``deadline_s``, slower than ``min_rate`` bytes/s over
+    the last ``window_s`` seconds, or silent for ``read_timeout_s``. The defaults let torchvision's largest
+    checkpoint (548 MB) through at 1 MB/s and give up on a server that trickles."""
+
+    deadline_s: float = 1800.0
+    min_rate: float = 50_000.0
+    window_s: float = 30.0
+    read_timeout_s: float = 60.0
+
+
+class _Abandoned(Exception):
+    """Raised inside the download loop; turned into a WeightsError that names the file."""
+
+
+def download_file(url: str, destination: Path, *, hash_prefix: str | None = None,
+                  limits: DownloadLimits = DownloadLimits()) -> None:
+    """``url`` into ``destination`` through a temporary ``<name>.<uuid>.partial`` beside it, renamed only once
+    complete and (with ``hash_prefix``) its SHA-256 checked, as torch.hub does; unlike torch.hub, with a
+    deadline and a minimum rate. Whatever goes wrong, the temporary file is removed; raises WeightsError."""
+    name = destination.name
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f"{name}.{uuid.uuid4().hex}.partial")
     try:
-        yield
+        digest, received, expected = _fetch(url, partial, limits)
+        if expected is not None and received != expected:
+            raise WeightsError(f"The download of {name} is incomplete or corrupt (the server sent {received:,} of "
+                               f"{expected:,} bytes), so it was not kept. Try again.")
+        if hash_prefix and not digest.startswith(hash_prefix):
+            raise WeightsError(f"The download of {name} is incomplete or corrupt (its SHA-256 does not match the "
+                               "name's hash prefix), so it was not kept. Try again.")
+        partial.replace(destination)
+    except _Abandoned as error:
+        raise WeightsError(f"The download of {name} was abandoned: {error}. Nothing was kept; try again later, or "
+                           "download the file by hand.") from error
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", None) or error
+        raise WeightsError(f"Could not download {name}: {reason}.") from error
     finally:
-        socket.setdefaulttimeout(None)
+        partial.unlink(missing_ok=True)
+
+
+def _fetch(url: str, partial: Path, limits: DownloadLimits) -> tuple[str, int, int | None]:
+    """Stream ``url`` into ``partial``; the SHA-256 of what was written, its size, and the size announced."""
+    started = time.monotonic()
+    deadline = started + limits.deadline_s
+    digest = hashlib.sha256()
+    received = 0
+    recent: collections.deque[tuple[float, int]] = collections.deque([(started, 0)])  # (time, bytes so far)
+    with urllib.request.urlopen(url, timeout=min(limits.read_timeout_s, limits.deadline_s)) as response, \
+            partial.open("wb") as out:
+        expected = int(response.headers.get("Content-Length") or 0) or None
+        while True:
+            _limit_next_read(response, min(limits.read_timeout_s, deadline - time.monotonic()))
+            try:
+                chunk: bytes | None = response.read1(_CHUNK)
+            except TimeoutError:
+                if time.monotonic() < deadline - 0.01:
+                    raise  # silent for read_timeout_s: "timed out"
+                chunk = None  # the deadline passed while waiting: _check_pace says so
+            if chunk == b"":
+                break  # the end (complete, or cut short: the caller compares sizes)
+            if chunk:
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+            now = time.monotonic()
+            _check_pace(now, started, deadline, received, expected, recent, limits)
+    return digest.hexdigest(), received, expected
+
+
+def _check_pace(now: float, started: float, deadline: float, received: int, expected: int | None,
+                recent: collections.deque[tuple[float, int]], limits: DownloadLimits) -> None:
+    of_total = f" of {expected / 1e6:.1f} MB" if expected else ""
+    if now > deadline:
+        raise _Abandoned(f"not complete within {limits.deadline_s:g} s ({received / 1e6:.1f}{of_total} MB received)")
+    recent.append((now, received))
+    while len(recent) > 2 and recent[1][0] <= now - limits.window_s:
+        recent.popleft()  # keep one sample at or before the window's start
+    since, then = recent[0]
+    if now - started >= limits.window_s and now - since >= limits.window_s:
+        rate = (received - then) / (now - since)
+        if rate < limits.min_rate:
+            raise _Abandoned(f"the server sent {rate / 1e3:.1f} kB/s over the last {now - since:.0f} s, under the "
+                             f"minimum of {limits.min_rate / 1e3:g} kB/s")
+
+
+def _limit_next_read(response: object, seconds: float) -> None:
+    """Let the next read wait at most ``seconds`` (the time left before the deadline, or the read timeout)."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)  # http.client's socket
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.01))
 
 
 def read_checkpoint(path: Path) -> StateDict:

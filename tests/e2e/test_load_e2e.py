@@ -54,7 +54,7 @@ def check_own_results(students: list[classroom.Student]) -> None:
     for student in students:
         assert not student.problems, (student.index, student.problems)
         assert student.captions_seen == {student.caption}, (student.index, student.captions_seen)
-        assert student.page.get_by_text(classroom.COMPARE_E_PARAMS).count() > 0
+        assert student.page.get_by_text(classroom.COMPARE_TOTALS[0]).count() > 0
         assert student.page.get_by_test_id("stException").count() == 0
 
 
