@@ -33,9 +33,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
 import vgg
-from vgg.configs import VARIANTS
-from vgg.devices import cpu_has_native_bf16, cpu_model, synchronize
-from vgg.published import PUBLISHED
+from vgg.arch.configs import VARIANTS
+from vgg.arch.published import PUBLISHED
+from vgg.vision.devices import cpu_has_native_bf16, cpu_model, synchronize
 
 GOALS = {"speedup": 1.2, "fast_fraction_of_matmul": 0.85, "max_abs_logit_diff": 1e-3, "feature_grid_ms": 50.0}
 MATMUL_SIZE = 4096

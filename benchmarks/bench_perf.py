@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
 import vgg
-from vgg.configs import VARIANTS
+from vgg.arch.configs import VARIANTS
 from vgg.perf import describe_device, layout_of, matmul_probe, profile_layers, random_input, throughput_sweep
 
 GOALS = {"overhead": 0.05, "fast_fraction_of_probe": 0.90, "gpu_bf16_fraction_of_datasheet": 0.40}

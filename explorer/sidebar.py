@@ -60,7 +60,7 @@ def write_url(state: AppState) -> None:
 def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generator.DeltaGenerator) -> ModelChoice:
     """Config select, custom spec box with live validation, and BN toggle; used by the sidebar and Compare."""
     config = container.selectbox(label, CONFIG_CHOICES, key=f"{prefix}config", persist_state="session",
-                                 format_func=lambda name: vgg.configs.CONFIG_TITLES.get(name, "Custom spec..."))
+                                 format_func=lambda name: vgg.arch.configs.CONFIG_TITLES.get(name, "Custom spec..."))
     spec_text = st.session_state.get(f"{prefix}spec", "")
     if config == CUSTOM:
         _spec_table(prefix, container)

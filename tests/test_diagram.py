@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 import vgg
-from vgg.diagram import HIGHLIGHT_FILL, short_count
+from vgg.analysis.diagram import HIGHLIGHT_FILL
+from vgg.format import short_count
 
 
 def _node_lines(source: str) -> list[str]:

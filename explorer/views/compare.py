@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 import vgg
-from explorer import charts, format, resources
+from explorer import charts, resources
 from explorer.sidebar import model_choice_widgets
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
+from vgg import format
 
 TITLE = "Compare"
 _TOTALS = {  # Comparison.totals key -> (label, formatter)

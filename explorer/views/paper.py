@@ -10,8 +10,8 @@ import streamlit as st
 
 from explorer import resources
 from explorer.state import AppState, ModelChoice
-from vgg.paper import table1
-from vgg.published import PAPER_PARAMS_MILLIONS, PUBLISHED
+from vgg.arch.published import PAPER_PARAMS_MILLIONS, PUBLISHED
+from vgg.teaching.paper import table1
 
 TITLE = "Paper"
 

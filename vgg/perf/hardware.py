@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from vgg.devices import cpu_has_native_bf16, cpu_model
+from vgg.errors import VGGError
+from vgg.vision.devices import cpu_has_native_bf16, cpu_model
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -93,12 +94,12 @@ def check_precisions(device: torch.device, precisions: tuple[str, ...]) -> tuple
     supported = supported_precisions(device)
     for precision in precisions:
         if precision not in PRECISIONS:
-            raise ValueError(f"Unknown precision {precision!r}: use {', '.join(PRECISIONS)}.")
+            raise VGGError(f"Unknown precision {precision!r}: use {', '.join(PRECISIONS)}.")
         if precision not in supported:
-            raise ValueError(f"{precision} is not measured on {device}: {_why_not(device, precision)} "
+            raise VGGError(f"{precision} is not measured on {device}: {_why_not(device, precision)} "
                              f"Available here: {', '.join(supported)}.")
     if not precisions:
-        raise ValueError("Choose at least one precision.")
+        raise VGGError("Choose at least one precision.")
     return tuple(dict.fromkeys(precisions))
 
 
