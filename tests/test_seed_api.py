@@ -276,3 +276,19 @@ def test_layer_kinds_have_one_group_table():
     assert set(vgg.KIND_GROUP) == set(vgg.LayerKind)
     assert vgg.LayerKind.CONV.group is vgg.LayerGroup.CONV and vgg.LayerKind.AVGPOOL.group == "pool"
     assert vgg.LayerKind("dropout").group == "other" and str(vgg.LayerKind.FC) == "fc"
+
+
+def test_every_exception_class_in_the_library_is_a_vgg_error():
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = []
+    for info in pkgutil.walk_packages(vgg.__path__, "vgg."):
+        if info.name in ("vgg.__main__",):
+            continue
+        module = importlib.import_module(info.name)
+        found += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+                  if issubclass(cls, Exception) and cls.__module__.startswith("vgg")]
+    assert found and all(issubclass(cls, vgg.VGGError) for cls in found), [
+        cls for cls in found if not issubclass(cls, vgg.VGGError)]
