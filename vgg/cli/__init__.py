@@ -15,6 +15,8 @@ from vgg.errors import VGGError
 SUBCOMMAND_MODULES = ("summary", "compare", "diagram", "predict", "bench", "export")
 USAGE_ERROR = 2
 
+__all__ = ["SUBCOMMAND_MODULES", "USAGE_ERROR", "build_parser", "main"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vgg", description="Explore the VGG family from the terminal.")
