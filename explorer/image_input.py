@@ -10,12 +10,12 @@ import streamlit as st
 from PIL import Image
 
 import vgg
-from vgg.samples import load_sample, sample_credits, sample_images
+from vgg.vision.samples import load_sample, sample_credits, sample_images
 
 SOURCES = ("Sample", "Upload", "Camera")
 # Every file type is let through to the library, which says in words what a file is and why it is refused;
 # a type list here would have the browser refuse phone photos with a bare "!" instead.
-ACCEPTED = f"Accepted: {vgg.images.SUPPORTED_NAMES} (first frame), phone photos included, at least 32 px a side."
+ACCEPTED = f"Accepted: {vgg.vision.SUPPORTED_NAMES} (first frame), phone photos included, at least 32 px a side."
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ except ImportError:  # pragma: no cover - pillow-heif is a dependency; without i
 else:
     pillow_heif.register_heif_opener()
 
-from vgg.errors import ImageError
-from vgg.published import MIN_INPUT_SIZE
+from vgg.arch.published import MIN_INPUT_SIZE
+from vgg.errors import ImageError, VGGError
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO | Image.Image
 
@@ -57,7 +57,7 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     when ``max_pixels`` is set above it.
     """
     if max_pixels < 1:
-        raise ValueError(f"max_pixels must be positive, got {max_pixels}.")
+        raise VGGError(f"max_pixels must be positive, got {max_pixels}.")
     if isinstance(source, Image.Image):
         return _finish(source, "The image", max_pixels)
     name, stream = _open_stream(source)
