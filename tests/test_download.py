@@ -32,6 +32,16 @@ def _listen() -> tuple[str, socket.socket]:
     return f"http://127.0.0.1:{listener.getsockname()[1]}/", listener
 
 
+def _accept_request(listener: socket.socket) -> socket.socket | None:
+    """The next connection, its request read (and ignored); None once the listener is closed."""
+    try:
+        connection, _ = listener.accept()
+    except OSError:
+        return None
+    connection.recv(65536)
+    return connection
+
+
 def _serve_once(behaviour: str) -> tuple[str, threading.Event, socket.socket]:
     """A raw TCP server on 127.0.0.1 that stalls, or sends half a file and hangs up."""
     base, listener = _listen()
@@ -39,12 +49,10 @@ def _serve_once(behaviour: str) -> tuple[str, threading.Event, socket.socket]:
 
     def run() -> None:
         while not done.is_set():
-            try:
-                connection, _ = listener.accept()
-            except OSError:
+            connection = _accept_request(listener)
+            if connection is None:
                 return
             with connection:
-                connection.recv(65536)
                 if behaviour == "drop":
                     connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)
                 else:
@@ -119,12 +127,10 @@ def _trickle(silent_after: int | None = None) -> tuple[str, threading.Event, soc
     stop = threading.Event()
 
     def run() -> None:
-        try:
-            connection, _ = listener.accept()
-        except OSError:
+        connection = _accept_request(listener)
+        if connection is None:
             return
         with connection:
-            connection.recv(65536)
             connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
             sent = 0
             while not stop.wait(0.05) and sent < 30 * 20 * 16:
@@ -155,7 +161,8 @@ def test_a_trickling_download_gives_up_within_its_limits_and_leaves_nothing(limi
         stop.set()
         listener.close()
     elapsed = time.monotonic() - started
-    assert elapsed < min(limits.deadline_s, limits.window_s * 2) + 2.0, elapsed  # a bound, not a benchmark
+    # Given up by the limits (1.5 s here), long before the trickle would end (30 s): a wide bound, not a benchmark.
+    assert elapsed < 15, elapsed
     assert "Nothing was kept" in str(caught.value)
     checkpoints = hub_dir / "checkpoints"
     assert not checkpoints.exists() or not any(checkpoints.iterdir()), list(checkpoints.iterdir())

@@ -123,7 +123,7 @@ _PROBE_JS = """needles => {
     return {rendered: !!app && app.getAttribute("data-test-script-state") === "notRunning",
             exception: !!document.querySelector('[data-testid="stException"]'),
             found: needles.map(needle => text.includes(needle)),
-            captions: text.match(/1\\. Original, \\d+ × \\d+/g) || []};
+            captions: text.match(/1\\. Original, \\d+ × \\d+?(?=2\\. Resized|\\D|$)/g) || []};
 }"""
 
 

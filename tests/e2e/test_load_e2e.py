@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.corpus import IMAGES, encode, photo
 from tests.e2e import classroom
-from tests.e2e.classroom import choose_upload, upload
+from tests.e2e.classroom import upload
 from tests.e2e.conftest import ARTIFACTS, running_app, screenshot, wait_for_render
 
 SESSIONS = int(os.environ.get("VGG_EXPLORER_LOAD_SESSIONS", "30"))
@@ -89,9 +89,7 @@ def test_thirty_sessions_at_once_each_upload_run_vgg16_and_compare(browser: Brow
 
 
 def test_the_corpus_thrown_at_the_server_leaves_it_answering(page: Page, server: Server, tmp_path: Path) -> None:
-    page.goto(f"{server.url}/?view=Forward+pass&config=custom&spec=16+M")
-    wait_for_render(page)
-    choose_upload(page)
+    page.goto(f"{server.url}/?view=Forward+pass&config=custom&spec=16+M&forward_source=Upload")
     wait_for_render(page)
     for case in IMAGES:
         path = tmp_path / case.name
