@@ -18,7 +18,7 @@ from explorer.image_input import choose_image
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
 from vgg import format
-from vgg.analysis.receptive import InputBox, receptive_box, stacked_conv_equivalence
+from vgg.analysis import InputBox, receptive_box, stacked_conv_equivalence
 
 TITLE = "Receptive field"
 
