@@ -137,17 +137,20 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     return steps
 
 
-def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5) -> None:
+def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False) -> None:
     predictions = top_k(result.logits, k, weights_are_random=random_weights)
     if predictions.random_weights:
         st.warning(predictions.notice, icon=":material/casino:")
     frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
                           for p in predictions.top])
+    if projector:  # in the projector's type; a bar in a data grid stays small
+        st.table(frame.assign(Probability=[f"{p:.1%}" for p in frame["Probability"]]), hide_index=True)
+        return
     st.dataframe(frame, hide_index=True, key=f"predictions_{id(result)}", column_config={
         "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
 
-def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
+def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.features and len(row.output_shape) == 4]
     labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
     default = next((row.name for row in rows if row.paper_name == "relu3_1"), rows[0].name)
@@ -165,15 +168,21 @@ def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
                           "Mean": [float(stats.mean[c]) for c in grid.channels],
                           "Max": [float(stats.max[c]) for c in grid.channels],
                           "Zeros": [float(stats.zero_fraction[c]) for c in grid.channels]})
+    if projector:
+        right.table(table.assign(Mean=table["Mean"].round(3), Max=table["Max"].round(3),
+                                 Zeros=[f"{zeros:.0%}" for zeros in table["Zeros"]]), hide_index=True)
+        return
     right.dataframe(table, hide_index=True, key="forward_channel_stats", column_config={
+        "Mean": st.column_config.NumberColumn(format="%.3f", width="small"),
+        "Max": st.column_config.NumberColumn(format="%.3f", width="small"),
         "Zeros": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
 
-def _through_network(result: ForwardResult, report: vgg.Report) -> None:
+def _through_network(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     stats = {stat.path: stat for stat in layer_stats(result.features)}
     relus = [row for row in report.layers if row.name in stats and row.kind == "relu"]
     rows = report.layers
-    left, right = st.columns(2)
+    left, right = (st.container(), st.container()) if projector else st.columns(2)
     with left:
         show_chart(charts.line_through_network(
             relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
@@ -205,10 +214,10 @@ def render(state: AppState) -> None:
     result = run_forward(state, state.model, picked, steps)
     report = resources.analysis(state.model, tuple(steps.tensor.shape[-2:]))
     st.subheader("Top-5 predictions")
-    show_predictions(result, weights_are_random(state))
+    show_predictions(result, weights_are_random(state), projector=state.projector)
     st.subheader("Feature maps")
-    _feature_maps(result, report)
-    _through_network(result, report)
+    _feature_maps(result, report, state.projector)
+    _through_network(result, report, state.projector)
     st.subheader("Timing")
     _timings(result, report)
 
