@@ -1,6 +1,6 @@
-"""What several views share: the cached model with the sidebar's weights (and a download bar), one
-forward pass remembered per session, the predictions table, and one image through two networks.
-Views import this module, never each other."""
+"""What several views share: the cached model with the sidebar's weights (a download bar, and random
+weights meanwhile when ImageNet's cannot be had), one forward pass remembered per session, the
+predictions table, and one image through two networks. Views import this module, never each other."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 
 import vgg
 from explorer import resources
+from explorer.guard import plain
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
 from vgg import format
@@ -21,10 +22,35 @@ _KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
 _RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
 
 
+_IMAGENET_FAILED = "_imagenet_unavailable"  # the session's last failed ImageNet download, in words
+
+
+def weights_key(state: AppState) -> str:
+    """The weights a view runs: the sidebar's, or random ones while ImageNet weights could not be had."""
+    if state.weights == "imagenet" and st.session_state.get(_IMAGENET_FAILED):
+        return resources.weights_key("random", state.seed, "")
+    return resources.weights_key(state.weights, state.seed, state.weights_path)
+
+
+def weights_are_random(state: AppState) -> bool:
+    return weights_key(state).startswith("random:")
+
+
+def imagenet_notice(state: AppState) -> None:
+    """One message for ImageNet weights that could not be downloaded (the view goes on with random weights)."""
+    if state.weights != "imagenet" or not st.session_state.get(_IMAGENET_FAILED):
+        return
+    st.warning(f"ImageNet weights are not available: they could not be downloaded (is this server offline?). "
+               f"This view uses random weights (seed {state.seed}) meanwhile, so its predictions are noise. For "
+               f"whoever runs the server: {plain(st.session_state[_IMAGENET_FAILED])}", icon=":material/cloud_off:")
+    st.button("Try the download again", key="imagenet_retry", on_click=st.session_state.pop, args=(_IMAGENET_FAILED,))
+
+
 def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
     """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
-    progress bar while ImageNet weights download."""
-    key = resources.weights_key(state.weights, state.seed, state.weights_path)
+    progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
+    says so)."""
+    key = weights_key(state)
     bar = None
 
     def on_progress(done: int, total: int | None) -> None:
@@ -34,18 +60,29 @@ def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
         bar.progress(fraction, text=f"Downloading ImageNet weights: {format.nbytes(done)}"
                                     + (f" of {format.nbytes(total)}" if total else ""))
 
-    with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-        network = resources.model(choice, key, state.device, _on_progress=on_progress)
-    if bar is not None:
-        bar.empty()
-    return network
+    try:
+        with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
+            return resources.model(choice, key, state.device, _on_progress=on_progress)
+    except vgg.WeightsError as error:
+        if key != "imagenet":
+            raise
+        st.session_state[_IMAGENET_FAILED] = _advice(str(error))
+        return resources.model(choice, weights_key(state), state.device)
+    finally:
+        if bar is not None:  # never a stale "Downloading... 0 B" above the message
+            bar.empty()
+
+
+def _advice(message: str) -> str:
+    """The library's message from its advice on ("If this machine is offline, ..."), or all of it."""
+    start = message.find("If this machine is offline")
+    return message[start:] if start >= 0 else message
 
 
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
     so that picking another layer does not run the network again."""
-    key = (choice, resources.weights_key(state.weights, state.seed, state.weights_path), state.device,
-           picked.digest, steps.mode, steps.size)
+    key = (choice, weights_key(state), state.device, picked.digest, steps.mode, steps.size)
     remembered = st.session_state.get(_RESULT_KEY)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
@@ -56,6 +93,7 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     input_size = tuple(steps.tensor.shape[-2:])
     resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
     network = load_model(state, choice)
+    imagenet_notice(state)
     with st.spinner("Running the forward pass..."):
         result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
     st.session_state[_RESULT_KEY] = (key, result)
@@ -69,12 +107,15 @@ def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
     return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
 
 
-def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5) -> None:
+def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False) -> None:
     predictions = top_k(result.logits, k, weights_are_random=random_weights)
     if predictions.random_weights:
         st.warning(predictions.notice, icon=":material/casino:")
     frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
                           for p in predictions.top])
+    if projector:  # in the projector's type; a bar in a data grid stays small
+        st.table(frame.assign(Probability=[f"{p:.1%}" for p in frame["Probability"]]), hide_index=True)
+        return
     st.dataframe(frame, hide_index=True, key=f"predictions_{id(result)}", column_config={
         "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
@@ -85,9 +126,10 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
     if picked is None:
         return
     steps = preprocess_steps(picked.image, mode="crop", size=224)
-    for column, choice in zip(st.columns(len(choices)), choices, strict=True):
+    networks = [load_model(state, choice) for choice in choices]
+    imagenet_notice(state)  # once, above both columns
+    for column, choice, network in zip(st.columns(len(choices)), choices, networks, strict=True):
         with column:
-            network = load_model(state, choice)
             result = vgg.forward_with_features(network, steps.tensor, layers=())
             st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
-            show_predictions(result, state.weights == "random", k=3)
+            show_predictions(result, weights_are_random(state), k=3)

@@ -13,7 +13,7 @@ import streamlit as st
 import vgg
 from explorer import charts, resources
 from explorer.image_input import ChosenImage, choose_image
-from explorer.services import run_forward, show_predictions
+from explorer.services import run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
 from explorer.style import show_chart
 from vgg import format
@@ -25,6 +25,11 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
                     key="forward_mode")
     size = state.input_size[0] if mode == "whole" else 224
+    if mode == "crop" and state.input_size != (224, 224):
+        st.info(f"The sidebar's input size ({format.shape(state.input_size)}) has no effect here: centre-crop mode "
+                "always feeds the network a 224 × 224 crop, as the published weights were evaluated. Choose "
+                "\"Whole image, squashed\" to run at that size (the analysis views use it too).",
+                icon=":material/crop:")
     steps = preprocess_steps(picked.image, mode=mode, size=size)
     columns = st.columns(4)
     width, height = steps.original.size
@@ -39,7 +44,7 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     return steps
 
 
-def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
+def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.features and len(row.output_shape) == 4]
     labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
     default = next((row.name for row in rows if row.paper_name == "relu3_1"), rows[0].name)
@@ -57,15 +62,21 @@ def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
                           "Mean": [float(stats.mean[c]) for c in grid.channels],
                           "Max": [float(stats.max[c]) for c in grid.channels],
                           "Zeros": [float(stats.zero_fraction[c]) for c in grid.channels]})
+    if projector:
+        right.table(table.assign(Mean=table["Mean"].round(3), Max=table["Max"].round(3),
+                                 Zeros=[f"{zeros:.0%}" for zeros in table["Zeros"]]), hide_index=True)
+        return
     right.dataframe(table, hide_index=True, key="forward_channel_stats", column_config={
+        "Mean": st.column_config.NumberColumn(format="%.3f", width="small"),
+        "Max": st.column_config.NumberColumn(format="%.3f", width="small"),
         "Zeros": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
 
-def _through_network(result: ForwardResult, report: vgg.Report) -> None:
+def _through_network(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     stats = {stat.path: stat for stat in layer_stats(result.features)}
     relus = [row for row in report.layers if row.name in stats and row.kind == "relu"]
     rows = report.layers
-    left, right = st.columns(2)
+    left, right = (st.container(), st.container()) if projector else st.columns(2)
     with left:
         show_chart(charts.line_through_network(
             relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
@@ -97,9 +108,9 @@ def render(state: AppState) -> None:
     result = run_forward(state, state.model, picked, steps)
     report = resources.analysis(state.model, tuple(steps.tensor.shape[-2:]))
     st.subheader("Top-5 predictions")
-    show_predictions(result, state.weights == "random")
+    show_predictions(result, weights_are_random(state), projector=state.projector)
     st.subheader("Feature maps")
-    _feature_maps(result, report)
-    _through_network(result, report)
+    _feature_maps(result, report, state.projector)
+    _through_network(result, report, state.projector)
     st.subheader("Timing")
     _timings(result, report)

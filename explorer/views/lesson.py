@@ -17,7 +17,7 @@ import streamlit as st
 
 import vgg
 from explorer import resources
-from explorer.services import run_forward, show_predictions
+from explorer.services import run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
 from explorer.tables import show_table
 from vgg import format
@@ -176,7 +176,7 @@ def _forward_section(state: AppState, report: vgg.Report) -> None:
             steps = vgg.preprocess_steps(picked.image, mode="crop", size=224)
             result = run_forward(state, state.model, picked, steps)
             st.image(steps.cropped, caption="The input after preprocessing", width=224)
-            show_predictions(result, state.weights == "random")
+            show_predictions(result, weights_are_random(state))
 
 
 def render(state: AppState) -> None:
