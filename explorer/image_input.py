@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 import vgg
-from vgg.vision.samples import load_sample, sample_credits, sample_images
+from vgg.vision import load_sample, sample_credits, sample_images
 
 SOURCES = ("Sample", "Upload", "Camera")
 # Every file type is let through to the library, which says in words what a file is and why it is refused;

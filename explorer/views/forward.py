@@ -7,97 +7,29 @@ and per-layer timing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-
 import pandas as pd
 import streamlit as st
-import torch
 
 import vgg
-from explorer import charts, resources, session_memory, turns
+from explorer import charts, resources
 from explorer.image_input import ChosenImage, choose_image
-from explorer.state import AppState, ModelChoice
+from explorer.services import run_forward, show_predictions, weights_are_random
+from explorer.state import AppState
 from explorer.style import show_chart
 from vgg import format
-from vgg.vision.featuremaps import channel_stats, feature_grid, layer_stats
-from vgg.vision.inference import ForwardResult, top_k
-from vgg.vision.preprocess import PreprocessSteps, preprocess_steps
+from vgg.vision import ForwardResult, PreprocessSteps, channel_stats, feature_grid, layer_stats, preprocess_steps
 
 TITLE = "Forward pass"
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
-_KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
-
-
-def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
-    """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
-    progress bar while ImageNet weights download."""
-    key = resources.weights_key(state.weights, state.seed, state.weights_path)
-    bar = None
-
-    def on_progress(done: int, total: int | None) -> None:
-        nonlocal bar
-        bar = bar or st.progress(0.0)
-        fraction = min(done / total, 1.0) if total else 0.0
-        bar.progress(fraction, text=f"Downloading ImageNet weights: {format.nbytes(done)}"
-                                    + (f" of {format.nbytes(total)}" if total else ""))
-
-    with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-        network = resources.model(choice, key, state.device, _on_progress=on_progress)
-    if bar is not None:
-        bar.empty()
-    return network
-
-
-def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
-    """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
-    while the view is open and in use, so that picking another layer does not run the network again."""
-    key = (choice, resources.weights_key(state.weights, state.seed, state.weights_path), state.device,
-           picked.digest, steps.mode, steps.size)
-    session = session_memory.session_id()
-    remembered = session_memory.RESULTS.get(session, TITLE, key)
-    if remembered is not None:
-        return remembered  # type: ignore[return-value]
-    # Drop the last pass's feature maps (58 MiB for VGG16) before this one allocates its own: held across
-    # the new pass, every session would need two sets at its peak, memory the allocator then keeps.
-    session_memory.RESULTS.drop(session, TITLE)
-    input_size = tuple(steps.tensor.shape[-2:])
-    resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
-    network = load_model(state, choice)
-    with st.spinner("Running the forward pass..."):
-        result = in_turn(lambda: vgg.forward_with_features(network, steps.tensor,
-                                                           layers=shown_layers(choice, input_size)))
-    result = replace(result, features={path: maps.to(torch.bfloat16) for path, maps in result.features.items()})
-    session_memory.RESULTS.put(session, TITLE, key, result)  # released when the view closes or sits idle
-    return result
-
-
-def in_turn(run: Callable[[], ForwardResult]) -> ForwardResult:
-    """``run()`` when the server has a free turn (a few passes at a time, first come first served), with the
-    session's place in the queue shown while it waits."""
-    note = st.empty()
-
-    def waiting(place: int) -> None:
-        ahead = "yours is next" if place == 1 else f"{place - 1} passes are ahead of yours"
-        note.info(f"The server is busy with other sessions' forward passes: {ahead}.", icon=":material/hourglass_top:")
-
-    with turns.FORWARD_TURNS.turn(waiting):
-        note.empty()
-        return run()
-
-
-def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
-    """The outputs a session keeps: after each ReLU, LRN and pool, the maps a reader calls features.
-    Conv and BN outputs (pre-activation) are left out: keeping every layer of VGG19-BN is 176 MiB per
-    session, these 63 MiB (and half that once stored as bfloat16 for display, which keeps float32's
-    range), which is what lets a class share one server."""
-    return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
-
-
 def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
                     key="forward_mode")
     size = state.input_size[0] if mode == "whole" else 224
+    if mode == "crop" and state.input_size != (224, 224):
+        st.info(f"The sidebar's input size ({format.shape(state.input_size)}) has no effect here: centre-crop mode "
+                "always feeds the network a 224 × 224 crop, as the published weights were evaluated. Choose "
+                "\"Whole image, squashed\" to run at that size (the analysis views use it too).",
+                icon=":material/crop:")
     steps = preprocess_steps(picked.image, mode=mode, size=size)
     columns = st.columns(4)
     width, height = steps.original.size
@@ -112,17 +44,7 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     return steps
 
 
-def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5) -> None:
-    predictions = top_k(result.logits, k, weights_are_random=random_weights)
-    if predictions.random_weights:
-        st.warning(predictions.notice, icon=":material/casino:")
-    frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
-                          for p in predictions.top])
-    st.dataframe(frame, hide_index=True, key=f"predictions_{id(result)}", column_config={
-        "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
-
-
-def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
+def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.features and len(row.output_shape) == 4]
     labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
     default = next((row.name for row in rows if row.paper_name == "relu3_1"), rows[0].name)
@@ -140,15 +62,21 @@ def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
                           "Mean": [float(stats.mean[c]) for c in grid.channels],
                           "Max": [float(stats.max[c]) for c in grid.channels],
                           "Zeros": [float(stats.zero_fraction[c]) for c in grid.channels]})
+    if projector:
+        right.table(table.assign(Mean=table["Mean"].round(3), Max=table["Max"].round(3),
+                                 Zeros=[f"{zeros:.0%}" for zeros in table["Zeros"]]), hide_index=True)
+        return
     right.dataframe(table, hide_index=True, key="forward_channel_stats", column_config={
+        "Mean": st.column_config.NumberColumn(format="%.3f", width="small"),
+        "Max": st.column_config.NumberColumn(format="%.3f", width="small"),
         "Zeros": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
 
-def _through_network(result: ForwardResult, report: vgg.Report) -> None:
+def _through_network(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     stats = {stat.path: stat for stat in layer_stats(result.features)}
     relus = [row for row in report.layers if row.name in stats and row.kind == "relu"]
     rows = report.layers
-    left, right = st.columns(2)
+    left, right = (st.container(), st.container()) if projector else st.columns(2)
     with left:
         show_chart(charts.line_through_network(
             relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
@@ -180,23 +108,9 @@ def render(state: AppState) -> None:
     result = run_forward(state, state.model, picked, steps)
     report = resources.analysis(state.model, tuple(steps.tensor.shape[-2:]))
     st.subheader("Top-5 predictions")
-    show_predictions(result, state.weights == "random")
+    show_predictions(result, weights_are_random(state), projector=state.projector)
     st.subheader("Feature maps")
-    _feature_maps(result, report)
-    _through_network(result, report)
+    _feature_maps(result, report, state.projector)
+    _through_network(result, report, state.projector)
     st.subheader("Timing")
     _timings(result, report)
-
-
-def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
-    """The Compare view's option: one image through both networks, predictions and time side by side."""
-    picked = choose_image("compare")
-    if picked is None:
-        return
-    steps = preprocess_steps(picked.image, mode="crop", size=224)
-    for column, choice in zip(st.columns(len(choices)), choices, strict=True):
-        with column:
-            network = load_model(state, choice)
-            result = in_turn(lambda network=network: vgg.forward_with_features(network, steps.tensor, layers=()))
-            st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
-            show_predictions(result, state.weights == "random", k=3)
