@@ -22,7 +22,7 @@ from deploy.cluster import NGINX, Cluster, running_cluster
 from tests.e2e import classroom
 from tests.e2e.conftest import ARTIFACTS, free_ports, screenshot
 
-SESSIONS = int(os.environ.get("VGG_EXPLORER_PROXY_SESSIONS", "16"))
+SESSIONS = int(os.environ.get("VGG_EXPLORER_PROXY_SESSIONS", "8"))
 LATE_SESSIONS = 4  # opened after one server was stopped
 MOVED_NOTICE = "Reload the page to carry on"
 pytestmark = [pytest.mark.slow,
