@@ -17,6 +17,7 @@ from vgg.configs import CONFIGS
 CUSTOM = "custom"
 CONFIG_CHOICES: tuple[str, ...] = (*CONFIGS, CUSTOM)
 WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file")
+PRECISION_CHOICES: tuple[str, ...] = ("fp32", "bf16")  # exact, and fast where the hardware has native bf16
 DEFAULT_CUSTOM_SPEC = "32 M 64 M 128 128 M 256 conv1-256 M"
 MIN_SIZE, MAX_SIZE = vgg.published.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
 
@@ -55,6 +56,7 @@ class AppState:
     seed: int = 0
     weights_path: str = ""  # a server-side path, when weights == "file" and nothing was uploaded
     device: str = "auto"
+    precision: str = "fp32"  # one of PRECISION_CHOICES; bf16 only where native (the sidebar checks)
     compare_a: ModelChoice = field(default_factory=lambda: ModelChoice("A"))
     compare_b: ModelChoice = field(default_factory=lambda: ModelChoice("E"))
     projector: bool = False
@@ -141,6 +143,12 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
         else:
             problems.append(f"URL parameter seed={query['seed']!r} is not a non-negative integer.")
     state = replace(state, weights_path=query.get("weights_path", ""), device=query.get("device", "auto") or "auto")
+    if "precision" in query:
+        if query["precision"] in PRECISION_CHOICES:
+            state = replace(state, precision=query["precision"])
+        else:
+            problems.append(f"URL parameter precision={query['precision']!r} is not one of "
+                            f"{', '.join(PRECISION_CHOICES)}.")
     if "projector" in query and (value := _parse_bool(query["projector"], "projector", problems)) is not None:
         state = replace(state, projector=value)
     return ParsedQuery(state, tuple(problems))
@@ -169,6 +177,7 @@ def to_query(state: AppState) -> dict[str, str]:
         "seed": (str(state.seed), str(defaults.seed)),
         "weights_path": (state.weights_path, defaults.weights_path),
         "device": (state.device, defaults.device),
+        "precision": (state.precision, defaults.precision),
         "projector": ("true" if state.projector else "false", "false"),
     }
     query |= {key: value for key, (value, default) in scalars.items() if value != default}
@@ -176,4 +185,5 @@ def to_query(state: AppState) -> dict[str, str]:
 
 
 QUERY_KEYS: tuple[str, ...] = ("config", "spec", "bn", "a_config", "a_spec", "a_bn", "b_config", "b_spec", "b_bn",
-                               "size", "weights", "seed", "weights_path", "device", "projector")
+                               "size", "weights", "seed", "weights_path", "device", "precision",
+                               "projector")

@@ -23,14 +23,16 @@ from vgg.inference import ForwardResult, top_k
 from vgg.preprocess import PreprocessSteps, preprocess_steps
 
 TITLE = "Forward pass"
+EXPORT_LABELS = {"onnx": "ONNX (ONNX Runtime, Netron)", "torchscript": "TorchScript (libtorch)",
+                 "pt2": "torch.export (.pt2)"}
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
 _KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
-_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
+_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult, AccuracyCost or None)
 
 
-def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
-    """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
-    progress bar while ImageNet weights download."""
+def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32") -> torch.nn.Module:
+    """The cached, prepared model for ``choice`` with the sidebar's weights and device (in ``precision``:
+    converted weights), with a progress bar while ImageNet weights download."""
     key = resources.weights_key(state.weights, state.seed, state.weights_path)
     bar = None
 
@@ -42,7 +44,7 @@ def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
                                     + (f" of {format.nbytes(total)}" if total else ""))
 
     with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-        network = resources.model(choice, key, state.device, _on_progress=on_progress)
+        network = resources.model(choice, key, state.device, _on_progress=on_progress, precision=precision)
     if bar is not None:
         bar.empty()
     return network
@@ -52,7 +54,7 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
     so that picking another layer does not run the network again."""
     key = (choice, resources.weights_key(state.weights, state.seed, state.weights_path), state.device,
-           picked.digest, steps.mode, steps.size)
+           state.precision, picked.digest, steps.mode, steps.size)
     remembered = st.session_state.get(_RESULT_KEY)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
@@ -62,11 +64,50 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     del remembered
     input_size = tuple(steps.tensor.shape[-2:])
     resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
-    network = load_model(state, choice)
+    network = load_model(state, choice, precision=state.precision)
     with st.spinner("Running the forward pass..."):
         result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
-    st.session_state[_RESULT_KEY] = (key, result)
+    cost = None
+    if state.precision != "fp32":  # what the fast path costs, measured on this very image
+        exact = vgg.forward_with_features(load_model(state, choice), steps.tensor, layers=())
+        cost = vgg.accuracy_cost(exact.logits, result.logits)
+    st.session_state[_RESULT_KEY] = (key, result, cost)
     return result
+
+
+def precision_cost() -> vgg.AccuracyCost | None:
+    """The accuracy cost of the session's last forward pass against fp32, when it ran in bf16."""
+    remembered = st.session_state.get(_RESULT_KEY)
+    return remembered[2] if remembered else None
+
+
+def _show_precision_cost(state: AppState) -> None:
+    cost = precision_cost()
+    if cost is None:
+        return
+    text = (f"**{state.precision} on this image**, against exact fp32: largest logit difference "
+            f"{cost.max_abs_diff:.2e} ({cost.relative_diff:.2%} of the largest logit), top-5 agreement "
+            f"{cost.top5_agreement:.0%}, cosine similarity {cost.cosine:.6f}.")
+    st.sidebar.caption(text)
+    st.caption(text)
+
+
+def _export(state: AppState) -> None:
+    """A download of this network (fp32, the sidebar's weights) in a format other tools open."""
+    st.subheader("Export")
+    left, right = st.columns([1, 2])
+    fmt = left.selectbox("Format", vgg.perf.export.FORMATS, key="forward_export_format",
+                         format_func=EXPORT_LABELS.__getitem__)
+    network = load_model(state, state.model)
+    stem = vgg.variant_name(vgg.resolve_config(state.model.spec_source), state.model.batch_norm) or "vgg_custom"
+    name = f"{stem}{vgg.perf.export.SUFFIXES[fmt]}"
+    right.download_button(f"Download {name}", data=lambda: vgg.perf.export.export_bytes(network, fmt)[0],
+                          file_name=name, mime="application/octet-stream", on_click="ignore",
+                          icon=":material/download:", key="forward_export")
+    st.caption("The exported file is run once, through ONNX Runtime for ONNX and torch otherwise, and must give "
+               "the same logits within 1e-4, or nothing is offered. Exporting VGG16 takes from seconds "
+               "(TorchScript) to a few minutes (ONNX, on a busy 2-core CPU) after the click. ONNX files open in "
+               "Netron (netron.app); batch, height and width are left free.")
 
 
 def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
@@ -163,11 +204,13 @@ def render(state: AppState) -> None:
     report = resources.analysis(state.model, tuple(steps.tensor.shape[-2:]))
     st.subheader("Top-5 predictions")
     show_predictions(result, state.weights == "random")
+    _show_precision_cost(state)
     st.subheader("Feature maps")
     _feature_maps(result, report)
     _through_network(result, report)
     st.subheader("Timing")
     _timings(result, report)
+    _export(state)
 
 
 def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
