@@ -25,6 +25,7 @@ from vgg.inference import (
     top_k,
 )
 from vgg.model import VGG, LayerInfo
+from vgg.precision import PRECISIONS, AccuracyCost, PrecisionError, accuracy_cost, check_precision, native_precisions
 from vgg.preprocess import PreprocessSteps, preprocess, preprocess_steps, to_display_image
 from vgg.published import PUBLISHED, PublishedVariant
 from vgg.samples import load_sample, sample_credits, sample_images
@@ -50,4 +51,6 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "Predictions", "PreprocessSteps", "available_devices", "channel_stats", "feature_grid", "forward_with_features",
     "layer_stats", "load_image", "load_sample", "prepare", "preprocess", "preprocess_steps", "sample_credits",
     "sample_images", "select_device", "to_display_image", "top_k",
+    # precision where the hardware has it
+    "PRECISIONS", "AccuracyCost", "PrecisionError", "accuracy_cost", "check_precision", "native_precisions",
 ]

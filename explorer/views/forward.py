@@ -14,6 +14,7 @@ import streamlit as st
 import torch
 
 import vgg
+import vgg.perf
 from explorer import charts, format, resources
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
@@ -96,12 +97,12 @@ def _export(state: AppState) -> None:
     """A download of this network (fp32, the sidebar's weights) in a format other tools open."""
     st.subheader("Export")
     left, right = st.columns([1, 2])
-    fmt = left.selectbox("Format", vgg.perf.export.FORMATS, key="forward_export_format",
+    fmt = left.selectbox("Format", vgg.perf.EXPORT_FORMATS, key="forward_export_format",
                          format_func=EXPORT_LABELS.__getitem__)
     network = load_model(state, state.model)
     stem = vgg.variant_name(vgg.resolve_config(state.model.spec_source), state.model.batch_norm) or "vgg_custom"
-    name = f"{stem}{vgg.perf.export.SUFFIXES[fmt]}"
-    right.download_button(f"Download {name}", data=lambda: vgg.perf.export.export_bytes(network, fmt)[0],
+    name = f"{stem}{vgg.perf.EXPORT_SUFFIXES[fmt]}"
+    right.download_button(f"Download {name}", data=lambda: vgg.perf.export_bytes(network, fmt)[0],
                           file_name=name, mime="application/octet-stream", on_click="ignore",
                           icon=":material/download:", key="forward_export")
     st.caption("The exported file is run once, through ONNX Runtime for ONNX and torch otherwise, and must give "

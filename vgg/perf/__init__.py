@@ -6,6 +6,9 @@ Every result is a frozen dataclass with ``to_dict()``; nothing here prints. ``ru
 whole set (the CLI's ``bench`` and benchmarks/ call it); the app calls the pieces.
 """
 
+from vgg.perf.export import FORMATS as EXPORT_FORMATS
+from vgg.perf.export import SUFFIXES as EXPORT_SUFFIXES
+from vgg.perf.export import ExportError, ExportResult, export_bytes, export_model
 from vgg.perf.hardware import DeviceInfo, describe_device, supported_precisions
 from vgg.perf.layers import LayerProfile, LayerTime, profile_layers
 from vgg.perf.layout import (
@@ -34,9 +37,43 @@ from vgg.perf.sweep import Sweep, SweepPoint, throughput_sweep
 from vgg.precision import PRECISIONS
 
 __all__ = [
-    "CHANNELS_LAST", "NCHW", "PRECISIONS", "BenchReport", "DeviceInfo", "LayerProfile", "LayerTime", "MatmulProbe",
-    "MemoryProbe", "PeakMemory", "Roof", "Roofline", "RooflineLayer", "Sweep", "SweepPoint", "available_bytes",
-    "available_layouts", "converted_copy", "describe_device", "fits", "forward_estimate_bytes", "layer_bytes",
-    "layout_of", "matmul_probe", "memory_probe", "plain_layout_copy", "profile_layers", "profile_roofline",
-    "random_input", "roofline", "run_bench", "supported_precisions", "throughput_sweep",
+    "CHANNELS_LAST",
+    "EXPORT_FORMATS",
+    "EXPORT_SUFFIXES",
+    "NCHW",
+    "PRECISIONS",
+    "BenchReport",
+    "DeviceInfo",
+    "ExportError",
+    "ExportResult",
+    "LayerProfile",
+    "LayerTime",
+    "MatmulProbe",
+    "MemoryProbe",
+    "PeakMemory",
+    "Roof",
+    "Roofline",
+    "RooflineLayer",
+    "Sweep",
+    "SweepPoint",
+    "available_bytes",
+    "available_layouts",
+    "converted_copy",
+    "describe_device",
+    "export_bytes",
+    "export_model",
+    "fits",
+    "forward_estimate_bytes",
+    "layer_bytes",
+    "layout_of",
+    "matmul_probe",
+    "memory_probe",
+    "plain_layout_copy",
+    "profile_layers",
+    "profile_roofline",
+    "random_input",
+    "roofline",
+    "run_bench",
+    "supported_precisions",
+    "throughput_sweep",
 ]
