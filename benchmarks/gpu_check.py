@@ -36,7 +36,7 @@ from vgg.perf import (
     random_input,
     throughput_sweep,
 )
-from vgg.precision import accuracy_cost
+from vgg.vision.precision import accuracy_cost
 
 
 def precision_paths(device: torch.device, exact: vgg.VGG, x: torch.Tensor) -> dict[str, object]:

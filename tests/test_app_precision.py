@@ -6,7 +6,7 @@ accuracy cost on the current image."""
 from __future__ import annotations
 
 from tests.test_app import assert_clean, run_app
-from vgg import precision
+from vgg.vision import precision
 
 SMALL = {"view": "Forward pass", "config": "custom", "spec": "16 M 32 M", "size": "64"}
 

@@ -28,7 +28,7 @@ from vgg.perf import (
     sweep,
     throughput_sweep,
 )
-from vgg import precision
+from vgg.vision import precision
 
 TINY = "8 M 16 M"
 SIZE = (32, 32)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import vgg
-from vgg import precision
 from vgg.perf import converted_copy, layout_of
-from vgg.precision import (
+from vgg.vision import precision
+from vgg.vision.precision import (
     BF16_MIN_COSINE,
     BF16_RELATIVE_TOLERANCE,
     PrecisionError,

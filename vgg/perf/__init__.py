@@ -34,7 +34,7 @@ from vgg.perf.roofline import (
 )
 from vgg.perf.suite import BenchReport, run_bench
 from vgg.perf.sweep import Sweep, SweepPoint, throughput_sweep
-from vgg.precision import PRECISIONS
+from vgg.vision.precision import PRECISIONS
 
 __all__ = [
     "CHANNELS_LAST",

@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
+from vgg.errors import VGGError
 from vgg.perf.hardware import check_precisions
 from vgg.perf.timing import check_counts, median, sample_seconds
-from vgg.precision import PRECISIONS
+from vgg.vision.precision import PRECISIONS
 
 # Large enough to reach the plateau of each kind of device, small enough to take well under a
 # second: 2048 on a CPU is 17 GFLOP (within a few % of 4096's rate), 8192 on a GPU 1.1 TFLOP.
@@ -46,7 +47,7 @@ def matmul_probe(device: torch.device, precision: str = "fp32", *, size: int | N
     check_counts(repeats=repeats, warmup=warmup)
     size = size or DEFAULT_SIZES.get(device.type, 2048)
     if size < 1:
-        raise ValueError(f"The probe's size must be positive, got {size}.")
+        raise VGGError(f"The probe's size must be positive, got {size}.")
     dtype = PRECISIONS[precision]
     with torch.inference_mode():
         a = torch.randn(size, size, device=device, dtype=dtype)
