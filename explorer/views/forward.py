@@ -101,7 +101,7 @@ def _export(state: AppState) -> None:
     fmt = left.selectbox("Format", vgg.perf.EXPORT_FORMATS, key="forward_export_format",
                          format_func=EXPORT_LABELS.__getitem__)
     network = load_model(state, state.model)
-    stem = vgg.variant_name(vgg.resolve_config(state.model.spec_source), state.model.batch_norm) or "vgg_custom"
+    stem = vgg.variant_name(state.model.spec_source, batch_norm=state.model.batch_norm) or "vgg_custom"
     name = f"{stem}{vgg.perf.EXPORT_SUFFIXES[fmt]}"
     right.download_button(f"Download {name}", data=lambda: vgg.perf.export_bytes(network, fmt)[0],
                           file_name=name, mime="application/octet-stream", on_click="ignore",
