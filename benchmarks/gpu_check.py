@@ -27,22 +27,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
 import vgg
-from vgg.perf import (
-    describe_device,
-    layout_of,
-    matmul_probe,
-    memory_probe,
-    profile_layers,
-    random_input,
-    throughput_sweep,
-)
+from vgg import perf
 from vgg.vision.precision import accuracy_cost
 
 
 def precision_paths(device: torch.device, exact: vgg.VGG, x: torch.Tensor) -> dict[str, object]:
     reference = vgg.forward_with_features(exact, x, layers=()).logits
     figures: dict[str, object] = {}
-    for precision in describe_device(device).precisions[1:]:
+    for precision in perf.describe_device(device).precisions[1:]:
         torch.manual_seed(0)
         model = vgg.prepare(vgg.build("D"), device, precision=precision)
         result = vgg.forward_with_features(model, x)
@@ -80,19 +72,20 @@ def main() -> int:
     if device.type != "cuda":
         print("gpu_check needs a CUDA device.", file=sys.stderr)
         return 2
-    info = describe_device(device)
+    info = perf.describe_device(device)
     torch.manual_seed(0)
     model = vgg.prepare(vgg.build("D"), device)
     x = vgg.preprocess(vgg.load_sample("cat"))
-    profile = profile_layers(model, random_input(model, 1, (224, 224), layout_of(model)), repeats=10, warmup=3)
+    x_random = perf.random_input(model, 1, (224, 224), perf.layout_of(model))
+    profile = perf.profile_layers(model, x_random, repeats=10, warmup=3)
     report: dict[str, object] = {
         "device": info.to_dict(), "fp32_batch1_ms": profile.plain_seconds * 1e3,
         "fp32_batch1_timed_ms": profile.timed_seconds * 1e3, "timing_overhead": profile.overhead,
-        "probes": {p: matmul_probe(device, p).to_dict() for p in info.precisions},
-        "memory_probe": memory_probe(device).to_dict(), "precisions": precision_paths(device, model, x)}
+        "probes": {p: perf.matmul_probe(device, p).to_dict() for p in info.precisions},
+        "memory_probe": perf.memory_probe(device).to_dict(), "precisions": precision_paths(device, model, x)}
     if "bf16" in info.precisions:
-        sweep = throughput_sweep(model, batch_sizes=[args.batch], input_size=(224, 224), precisions=["bf16"],
-                                 layouts=[layout_of(model)], repeats=10)
+        sweep = perf.throughput_sweep(model, batch_sizes=[args.batch], input_size=(224, 224), precisions=["bf16"],
+                                      layouts=[perf.layout_of(model)], repeats=10)
         point = sweep.points[0] if sweep.points else None
         peak = info.datasheet_tflops
         report["bf16_batch"] = {

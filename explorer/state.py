@@ -139,6 +139,15 @@ def _parse_choice(query: Mapping[str, str], prefix: str, default: ModelChoice, p
     return choice
 
 
+def _one_of(query: Mapping[str, str], key: str, choices: tuple[str, ...], default: str, problems: list[str]) -> str:
+    """``query[key]`` if it is one of ``choices``; the default otherwise (a bad value is reported)."""
+    value = query.get(key, default)
+    if value in choices:
+        return value
+    problems.append(f"URL parameter {key}={value!r} is not one of {', '.join(choices)}; using {default}.")
+    return default
+
+
 def from_query(query: Mapping[str, str]) -> ParsedQuery:
     """URL query parameters -> state; unknown keys are ignored, bad values reported and defaulted."""
     problems: list[str] = []
@@ -153,12 +162,7 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
             state = replace(state, input_size=parse_size(query["size"]))
         except ValueError as error:
             problems.append(f"URL parameter size: {error} Using 224.")
-    if "weights" in query:
-        if query["weights"] in WEIGHT_CHOICES:
-            state = replace(state, weights=query["weights"])
-        else:
-            problems.append(f"URL parameter weights={query['weights']!r} is not one of {', '.join(WEIGHT_CHOICES)}; "
-                            f"using {defaults.weights}.")
+    state = replace(state, weights=_one_of(query, "weights", WEIGHT_CHOICES, defaults.weights, problems))
     if "seed" in query:
         if query["seed"].strip().isdigit():
             state = replace(state, seed=int(query["seed"]) % 2**32)
@@ -166,12 +170,7 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
             problems.append(f"URL parameter seed={query['seed']!r} is not a non-negative integer; using "
                             f"{defaults.seed}.")
     state = replace(state, weights_path=query.get("weights_path", ""), device=query.get("device", "auto") or "auto")
-    if "precision" in query:
-        if query["precision"] in PRECISION_CHOICES:
-            state = replace(state, precision=query["precision"])
-        else:
-            problems.append(f"URL parameter precision={query['precision']!r} is not one of "
-                            f"{', '.join(PRECISION_CHOICES)}; using {defaults.precision}.")
+    state = replace(state, precision=_one_of(query, "precision", PRECISION_CHOICES, defaults.precision, problems))
     if "projector" in query and (value := _parse_bool(query["projector"], "projector", problems,
                                                       defaults.projector)) is not None:
         state = replace(state, projector=value)
