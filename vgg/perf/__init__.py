@@ -10,7 +10,7 @@ from vgg.perf.export import FORMATS as EXPORT_FORMATS
 from vgg.perf.export import SUFFIXES as EXPORT_SUFFIXES
 from vgg.perf.export import ExportError, ExportResult, export_bytes, export_model
 from vgg.perf.hardware import DeviceInfo, describe_device, supported_precisions
-from vgg.perf.layers import LayerProfile, LayerTime, profile_layers
+from vgg.perf.layers import TIME_GROUPS, LayerProfile, LayerTime, profile_layers, time_group
 from vgg.perf.layout import (
     CHANNELS_LAST,
     NCHW,
@@ -42,6 +42,7 @@ __all__ = [
     "EXPORT_SUFFIXES",
     "NCHW",
     "PRECISIONS",
+    "TIME_GROUPS",
     "BenchReport",
     "DeviceInfo",
     "ExportError",
@@ -76,4 +77,5 @@ __all__ = [
     "run_bench",
     "supported_precisions",
     "throughput_sweep",
+    "time_group",
 ]
