@@ -4,6 +4,7 @@ inference and weight loading. Pure Python and torch; never imports streamlit.
 Measurements (per-layer timing, throughput sweeps, matmul probes) live in ``vgg.perf``.
 """
 
+from vgg import explain  # the package, callable as vgg.explain(model, x, method)
 from vgg.analysis import LayerRow, Report, StageSummary, Totals, TrainingMemory, analyze
 from vgg.builders import build, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 from vgg.classes import imagenet_classes
@@ -12,6 +13,7 @@ from vgg.configs import CONFIGS, VARIANTS, resolve_config, variant_name
 from vgg.devices import available_devices, select_device
 from vgg.diagram import GraphvizNotInstalledError, diagram, diagram_svg
 from vgg.errors import DeviceError, ImageError, InputSizeError, ResourceError, SpecError, WeightsError
+from vgg.explain import dense_scores, effective_receptive_field, visualize_channel
 from vgg.featuremaps import ChannelStats, FeatureGrid, LayerStats, channel_stats, feature_grid, layer_stats
 from vgg.guards import ResourceLimits, check_resources, resource_limits
 from vgg.images import load_image
@@ -50,4 +52,6 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "Predictions", "PreprocessSteps", "available_devices", "channel_stats", "feature_grid", "forward_with_features",
     "layer_stats", "load_image", "load_sample", "prepare", "preprocess", "preprocess_steps", "sample_credits",
     "sample_images", "select_device", "to_display_image", "top_k",
+    # where the network looks and what its units want (vgg.explain)
+    "dense_scores", "effective_receptive_field", "explain", "visualize_channel",
 ]
