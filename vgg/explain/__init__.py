@@ -8,7 +8,7 @@ import sys
 import types
 from typing import Any
 
-from vgg.explain.attribution import LAYER_METHODS, METHOD_TITLES, METHODS, explain
+from vgg.explain.attribution import LAYER_METHODS, METHOD_TITLES, METHODS, RANDOM_WEIGHTS_EXPLAINED, explain
 from vgg.explain.dense import PAPER_SCALES, MultiScale, ScaleScores, dense_scores, multiscale_scores
 from vgg.explain.featurevis import ChannelVisualization, channel_activation, first_conv_filters, visualize_channel
 from vgg.explain.images import colorize, overlay
@@ -18,7 +18,7 @@ from vgg.explain.result import Explanation
 
 __all__ = [  # noqa: RUF022 - grouped by topic
     # attribution
-    "LAYER_METHODS", "METHODS", "METHOD_TITLES", "Explanation", "explain",
+    "LAYER_METHODS", "METHODS", "METHOD_TITLES", "RANDOM_WEIGHTS_EXPLAINED", "Explanation", "explain",
     # dense evaluation
     "PAPER_SCALES", "MultiScale", "ScaleScores", "dense_scores", "multiscale_scores",
     # what units want, and what they see

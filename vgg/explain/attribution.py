@@ -45,6 +45,9 @@ METHOD_TITLES: dict[str, str] = {
     "gradcam": "Grad-CAM", "guided_backprop": "Guided backprop", "guided_gradcam": "Guided Grad-CAM",
     "saliency": "Saliency (input gradient)", "occlusion": "Occlusion",
 }
+RANDOM_WEIGHTS_EXPLAINED = ("Random weights: this network is untrained, so the map shows where an untrained network's "
+                            "score happens to depend on the image, not where VGG looks. Load the ImageNet weights "
+                            "(or a trained checkpoint) to see that.")
 LAYER_METHODS = frozenset({"gradcam", "guided_gradcam"})  # the methods that read a layer
 
 
