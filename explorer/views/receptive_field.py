@@ -17,6 +17,7 @@ from explorer import charts, format, resources
 from explorer.image_input import choose_image
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
+from explorer.views.explain import effective_field_section
 from vgg.receptive import InputBox, receptive_box, stacked_conv_equivalence
 
 TITLE = "Receptive field"
@@ -72,6 +73,7 @@ def render(state: AppState) -> None:
             shown = picked.image.resize((width, height), Image.Resampling.BILINEAR)
             st.image(draw_box(shown, box), caption=f"The input at {height} × {width}, the field of {row.paper_name}"
                                                    f"[{y}, {x}] outlined", width=min(width * 2, 640))
+    effective_field_section(state, row)
     st.subheader("How the field grows")
     growth = [r for r in report.layers if r.name.startswith("features.") and r.kind in ("conv", "pool")]
     show_chart(charts.line_through_network(

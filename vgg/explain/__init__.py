@@ -11,9 +11,15 @@ from typing import Any
 from vgg.explain.attribution import LAYER_METHODS, METHOD_TITLES, METHODS, RANDOM_WEIGHTS_EXPLAINED, explain
 from vgg.explain.dense import PAPER_SCALES, MultiScale, ScaleScores, dense_scores, multiscale_scores
 from vgg.explain.featurevis import ChannelVisualization, channel_activation, first_conv_filters, visualize_channel
-from vgg.explain.images import colorize, overlay
+from vgg.explain.images import colorize, overlay, resize_smallest_side
 from vgg.explain.layers import ExplainError, Layer, named_layers, resolve_layer
-from vgg.explain.receptive import EffectiveField, TheoreticalField, effective_receptive_field, theoretical_field
+from vgg.explain.receptive import (
+    MASS_SHARE,
+    EffectiveField,
+    TheoreticalField,
+    effective_receptive_field,
+    theoretical_field,
+)
 from vgg.explain.result import Explanation
 
 __all__ = [  # noqa: RUF022 - grouped by topic
@@ -22,10 +28,10 @@ __all__ = [  # noqa: RUF022 - grouped by topic
     # dense evaluation
     "PAPER_SCALES", "MultiScale", "ScaleScores", "dense_scores", "multiscale_scores",
     # what units want, and what they see
-    "ChannelVisualization", "EffectiveField", "TheoreticalField", "channel_activation", "effective_receptive_field",
-    "first_conv_filters", "theoretical_field", "visualize_channel",
+    "MASS_SHARE", "ChannelVisualization", "EffectiveField", "TheoreticalField", "channel_activation",
+    "effective_receptive_field", "first_conv_filters", "theoretical_field", "visualize_channel",
     # pictures and layers
-    "ExplainError", "Layer", "colorize", "named_layers", "overlay", "resolve_layer",
+    "ExplainError", "Layer", "colorize", "named_layers", "overlay", "resize_smallest_side", "resolve_layer",
 ]
 
 
