@@ -70,6 +70,22 @@ def test_run_benchmark_shows_every_section():
     assert len(_figure(at, "perf_throughput")["data"]) == 2  # fast and plain paths
 
 
+def test_roofline_chart_table_and_sentence():
+    at = _run_small()
+    figure = _figure(at, "perf_roofline")
+    assert figure["layout"]["xaxis"]["type"] == "log" and figure["layout"]["yaxis"]["type"] == "log"
+    names = [trace["name"] for trace in figure["data"]]
+    assert names[0].startswith("memory roof") and names[1].startswith("compute roof")
+    points = [trace for trace in figure["data"] if trace["mode"] == "markers+text"]
+    assert sorted(label for trace in points for label in trace["text"]) == sorted(
+        ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"])  # one labelled point per layer with FLOPs
+    table = _frame(at, "Of the bound")
+    assert list(table["Paper name"]) == ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"]
+    assert set(table["Bound by"]) <= {"compute", "memory"}
+    assert table.loc[table["Paper name"] == "fc6", "Bound by"].item() == "memory"
+    assert any("fc6" in block.value and "memory-bound" in block.value for block in at.markdown)
+
+
 def test_results_survive_a_rerun_and_say_when_settings_changed():
     at = _run_small()
     before = _frame(at, "Of the probe")
