@@ -3,26 +3,12 @@ on a small custom network so that every panel runs in seconds."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "explorer" / "app.py")
+from tests.test_app import assert_clean, run_app
+
 SMALL = {"config": "custom", "spec": "16 M 32 M 32 M"}
-
-
-def run_app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def warnings(at: AppTest) -> list[str]:
