@@ -102,7 +102,7 @@ def _attribution(state: AppState, network: service.Network, model: torch.nn.Modu
     if not methods:
         st.info("Choose at least one method.")
         return
-    columns = st.columns(min(len(methods), 3))
+    columns = st.columns(3)  # a fixed width, so that a map and its caption fit a projector's screen
     for index, method in enumerate(methods):
         options = (("window", window), ("stride", stride)) if method == "occlusion" else ()
         with st.spinner(f"{METHOD_TITLES[method]}..."):
@@ -144,7 +144,7 @@ def _show_dense(result: MultiScale, picked: ChosenImage) -> None:
         return names[index] if len(result.posterior) == len(names) else f"class {index}"
 
     winner = result.top_class
-    columns = st.columns(min(len(result.scales), 3))
+    columns = st.columns(3)
     for index, scale in enumerate(result.scales):
         probabilities = torch.softmax(scale.scores, dim=0)[winner]  # (h, w): the winner's posterior per position
         spread = probabilities - probabilities.min()
