@@ -132,22 +132,33 @@ def _results(report: BenchReport) -> None:
         show_chart(charts.horizontal_bars([perf_charts.GROUP_LABELS[g] for g in shares], list(shares.values()),
                                           title="Share of the time", x_title="fraction of the layer times"),
                    key="perf_shares")
-        st.caption(f"Timing every layer adds {profile.overhead:+.1%} to a forward pass "
-                   f"({profile.timed_seconds * 1e3:,.1f} ms against {profile.plain_seconds * 1e3:,.1f} ms, "
-                   "median of paired runs).")
+        st.caption(overhead_sentence(profile.overhead, profile.timed_seconds, profile.plain_seconds))
     _layer_table(profile, reference)
     _roofline(report.roofline(profile))
     _sweep(report)
 
 
+NOISE = 0.02  # paired medians on a shared machine move by a few percent from run to run
+
+
+def overhead_sentence(overhead: float, timed_seconds: float, plain_seconds: float) -> str:
+    """What timing each layer costs, in words; a saving (or a cost under ``NOISE``) is said to be noise."""
+    times = f"{timed_seconds * 1e3:,.1f} ms timed against {plain_seconds * 1e3:,.1f} ms untimed, median of paired runs"
+    if overhead < NOISE:
+        return (f"Timing every layer adds no measurable time to a forward pass: the difference ({times}) is within "
+                "the run-to-run noise of this machine.")
+    return f"Timing every layer adds {overhead:.1%} to a forward pass ({times})."
+
+
 def _layer_table(profile: LayerProfile, reference: float | None) -> None:
+    # Layers without MACs (ReLU, pooling) have no GFLOP/s: an empty cell, not "None".
     frame = pd.DataFrame([{"Paper name": layer.paper_name, "Module": layer.name, "Kind": layer.kind,
-                           "MACs": layer.macs, "ms": layer.seconds * 1e3, "GFLOP/s": layer.gflops,
+                           "MACs": layer.macs, "ms": layer.seconds * 1e3,
+                           "GFLOP/s": "" if layer.gflops is None else f"{layer.gflops:,.1f}",
                            "Of the probe": layer.fraction_of(reference)} for layer in profile.layers])
     st.dataframe(frame, hide_index=True, key="perf_layers", column_config={
         "MACs": st.column_config.NumberColumn(format="compact"),
         "ms": st.column_config.NumberColumn(format="%.3f"),
-        "GFLOP/s": st.column_config.NumberColumn(format="%.1f"),
         "Of the probe": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
     st.caption("GFLOP/s = 2 × MACs / time. On the CPU, a layer's time is the wall clock around its call; on a GPU, "
                "CUDA events. A layer can pass 100% of the probe when its shape suits the hardware better than the "
