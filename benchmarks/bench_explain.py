@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import torch
 
 import vgg
-from vgg.devices import cpu_model
 from vgg.explain import occlusion as occlusion_module
+from vgg.vision.devices import cpu_model
 
 GOALS = {"gradcam_224_s": 1.0, "occlusion_224_s": 15.0, "dense_over_forward_384": 2.0}
 

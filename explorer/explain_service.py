@@ -18,7 +18,6 @@ import torch
 from PIL import Image
 
 import vgg
-from explorer.state import ModelChoice
 from vgg.explain import (
     ChannelVisualization,
     EffectiveField,
@@ -37,7 +36,7 @@ MAX_GALLERY_ENTRIES = 512  # one 128 px picture is 48 KiB: the store stays under
 class Network:
     """Which model, as the caches key it: the structure, the weights and the device."""
 
-    choice: ModelChoice
+    network: vgg.Network  # structure, as the model caches key it
     weights: str  # resources.weights_key: "random:0", "imagenet", "file:/path"
     device: str
 

@@ -62,10 +62,7 @@ def test_dense_scores_equal_the_network_at_every_window(small):
 def test_dense_scores_follow_any_pooled_size():
     """A mini network whose avgpool keeps 1 x 1 (fc6 reads C values): fc6 becomes a 1 x 1 convolution."""
     torch.manual_seed(0)
-    model = vgg.build("8 M 16 M", num_classes=4)
-    model.avgpool = nn.AdaptiveAvgPool2d(1)
-    model.classifier[0] = nn.Linear(16, model.classifier[0].out_features)
-    model = vgg.prepare(model, "cpu")
+    model = vgg.prepare(vgg.build("8 M 16 M", num_classes=4, hidden_features=64, pooled_size=1), "cpu")
     x = torch.randn(3, 3, 4, 4)  # two pools: a 1 x 1 map, where the adaptive pool is the identity
     with torch.inference_mode():
         logits = model(x)

@@ -44,7 +44,7 @@ _DENSE_KEY, _GALLERY_KEY = "_explain_dense_request", "_explain_gallery_request"
 
 def _network(state: AppState) -> service.Network:
     weights = resources.weights_key(state.weights, state.seed, state.weights_path)
-    return service.Network(state.model.canonical(), weights, str(vgg.select_device(state.device)))
+    return service.Network(state.model.network, weights, str(vgg.select_device(state.device)))
 
 
 def _feature_rows(state: AppState) -> list[vgg.LayerRow]:

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import torch
 
-from vgg.classes import imagenet_classes
+from vgg.arch.classes import imagenet_classes
+from vgg.cli._config_args import network_arg
 from vgg.cli.predict import IMAGENET, RANDOM, _banner, _image, _model
-from vgg.devices import DEVICE_CHOICES
 from vgg.errors import ImageError
 from vgg.explain import METHODS, RANDOM_WEIGHTS_EXPLAINED, ExplainError, Explanation, explain, overlay, resolve_layer
-from vgg.inference import prepare
-from vgg.preprocess import preprocess_steps
+from vgg.vision.devices import DEVICE_CHOICES
+from vgg.vision.inference import prepare
+from vgg.vision.preprocess import preprocess_steps
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,9 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.opacity <= 1.0:
         raise ExplainError(f"--opacity is a fraction in [0, 1], got {args.opacity}.")
     image_name, image = _image(args.image)
-    lowered = args.config.strip().lower()
-    batch_norm = args.bn or lowered.endswith("_bn")
-    model = prepare(_model(args.config, batch_norm, args.weights, args.seed), args.device)
+    network = network_arg(args.config, args.bn)
+    model = prepare(_model(network, args.weights, args.seed), args.device)
     steps = preprocess_steps(image, mode="crop", size=224)
     options = {"window": args.window, "stride": args.stride} if args.method == "occlusion" else {}
     started = time.perf_counter()
@@ -112,7 +112,8 @@ def to_json(image_name: str, args: argparse.Namespace, model: torch.nn.Module, r
     layer = resolve_layer(model, result.layer) if result.layer else None
     random_weights = args.weights == RANDOM
     return {
-        "image": image_name, "config": args.config, "batch_norm": args.bn, "weights": args.weights,
+        "image": image_name, "config": args.config, "batch_norm": bool(model.network.batch_norm),
+        "weights": args.weights,
         "seed": args.seed if random_weights else None, "random_weights": random_weights,
         "notice": RANDOM_WEIGHTS_EXPLAINED if random_weights else "",
         "method": result.method, "layer": layer.path if layer else None,

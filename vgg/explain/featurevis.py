@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vgg.arch.published import IMAGENET_MEAN, IMAGENET_STD
 from vgg.explain.layers import ExplainError, check_eval, named_layers, resolve_layer, run_until
-from vgg.published import IMAGENET_MEAN, IMAGENET_STD
 
 # Lucid's square root of ImageNet's colour correlation (from an SVD), normalised by its largest column norm.
 _COLOR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=torch.float64)

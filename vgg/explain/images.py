@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vgg.preprocess import normalize, preprocess, resized_size
+from vgg.vision.preprocess import normalize, preprocess, resized_size
 
 # Control points of a perceptually ordered map (dark blue -> teal -> yellow, like viridis), readable in
 # greyscale and by the common colour-vision deficiencies; interpolated to 256 levels.

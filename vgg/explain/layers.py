@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vgg.errors import VGGError
 
-class ExplainError(ValueError):
+
+class ExplainError(VGGError):
     """A layer, class, method or option that an explanation cannot use; the message says what can."""
 
 
