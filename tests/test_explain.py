@@ -277,3 +277,20 @@ def test_paper_names_follow_the_analysis():
     model = vgg.build("A-LRN", batch_norm=True, device="meta")
     assert [(layer.path, layer.paper_name) for layer in named_layers(model)] == \
         [(row.name, row.paper_name) for row in report.layers]
+
+
+def test_the_pointing_game_counts_peaks_inside_the_boxes(small):
+    from vgg.explain import pointing_game
+
+    images = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(5))
+    boxes = torch.tensor([[0, 0, 64, 64], [0, 0, 32, 32], [32, 32, 64, 64], [10, 20, 30, 60]], dtype=torch.float32)
+    labels = torch.tensor([0, 1, 2, 3])
+    game = pointing_game(small, images, boxes, labels)
+    expected = [explain(small, image[None], "gradcam", target=int(label)).heatmap.argmax().item()
+                for image, label in zip(images, labels, strict=True)]
+    assert game.peaks == tuple(divmod(flat, 64) for flat in expected)
+    inside = [x0 <= col < x1 and y0 <= row < y1 for (row, col), (x0, y0, x1, y1) in zip(game.peaks, boxes.tolist(),
+                                                                                        strict=True)]
+    assert game.hits == sum(inside) and game.total == 4 and game.layer == "features.6"
+    assert game.random_baseline == pytest.approx((1 + 0.25 + 0.25 + 20 * 40 / 64**2) / 4)
+    assert game.accuracy == game.hits / 4
