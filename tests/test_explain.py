@@ -291,6 +291,6 @@ def test_the_pointing_game_counts_peaks_inside_the_boxes(small):
     assert game.peaks == tuple(divmod(flat, 64) for flat in expected)
     inside = [x0 <= col < x1 and y0 <= row < y1 for (row, col), (x0, y0, x1, y1) in zip(game.peaks, boxes.tolist(),
                                                                                         strict=True)]
-    assert game.hits == sum(inside) and game.total == 4 and game.layer == "features.6"
+    assert game.hits == sum(inside) and game.total == 4 and game.layer == "features.11"  # conv3_1, with BN
     assert game.random_baseline == pytest.approx((1 + 0.25 + 0.25 + 20 * 40 / 64**2) / 4)
     assert game.accuracy == game.hits / 4
