@@ -15,14 +15,18 @@ from dataclasses import dataclass
 
 import streamlit as st
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import vgg
+from explorer import resources, services
+from explorer.state import AppState
 from vgg.explain import (
+    MASS_SHARE,
     ChannelVisualization,
     EffectiveField,
     Explanation,
     MultiScale,
+    colorize,
     effective_receptive_field,
     explain,
     multiscale_scores,
@@ -43,6 +47,12 @@ class Network:
     @property
     def random_weights(self) -> bool:
         return self.weights.startswith("random:")
+
+
+def network_of(state: AppState) -> Network:
+    """The network a view runs: the sidebar's structure and device, and the weights it really got
+    (random ones while ImageNet's cannot be downloaded)."""
+    return Network(state.model.network, services.weights_key(state), str(vgg.select_device(state.device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -103,3 +113,46 @@ def predictions(network: Network, image_digest: str, _model: torch.nn.Module, _x
     """The top-k classes, offered as what to explain (the first is the default)."""
     logits = vgg.forward_with_features(_model, _x, layers=()).logits
     return vgg.top_k(logits, k, weights_are_random=network.random_weights)
+
+
+RANDOM_ERF = ("Random weights: this is the effective field of an untrained network, already concentrated towards "
+              "the centre (Luo et al., 2016, found it Gaussian at initialisation); training changes its shape, "
+              "never its bound.")
+
+
+def effective_field_section(state: AppState, row: vgg.LayerRow) -> None:
+    """For the Receptive field view: the measured field of the centre unit of ``row``'s map, inside the
+    theoretical square the analysis gives."""
+    st.subheader("Effective receptive field")
+    st.markdown(f"The theoretical field is every pixel that *can* reach {row.paper_name}; the effective field is how "
+                "much each one *does*: the input gradient of the unit at the centre of the map, averaged over "
+                "images (here seeded noise). It never leaves the theoretical square, and fills only its middle.")
+    network = network_of(state)
+    request = (network, row.name, tuple(state.input_size))
+    if st.button("Measure the effective field", key="rf_erf_run"):
+        st.session_state["_rf_erf_request"] = request
+    if st.session_state.get("_rf_erf_request") != request:
+        return
+    if network.random_weights:
+        st.warning(RANDOM_ERF, icon=":material/casino:")
+    resources.check_fits(state.model, state.input_size)
+    model = services.load_model(state, state.model)
+    network = network_of(state)  # the weights it really got
+    with st.spinner(f"Back-propagating from the centre of {row.paper_name}..."):
+        field = effective_field(network, row.name, tuple(state.input_size), 4, model)
+    picture, numbers = st.columns([3, 2])
+    picture.image(field_picture(field), caption=f"Gradient magnitude of {row.paper_name}[{field.position[0]}, "
+                                                f"{field.position[1]}] (square root, for contrast); the "
+                                                "theoretical field outlined", width=min(2 * state.input_size[1], 560))
+    numbers.metric("Theoretical field (analysis)", f"{row.receptive_field} px")
+    numbers.metric(f"Effective field ({MASS_SHARE:.0%} of the gradient)", f"{field.effective_size} px")
+    numbers.metric("Gradient outside the theoretical field", f"{field.outside_share:.1%}")
+
+
+def field_picture(field: EffectiveField) -> Image.Image:
+    """The gradient map coloured (square root: the tails stay visible), the theoretical square drawn on it."""
+    picture = Image.fromarray(colorize(field.gradient.sqrt()), "RGB")
+    top, left, bottom, right = field.theoretical.box
+    width = max(2, round(min(picture.size) / 112))
+    ImageDraw.Draw(picture).rectangle((left, top, right - 1, bottom - 1), outline=(255, 255, 255), width=width)
+    return picture

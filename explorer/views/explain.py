@@ -8,24 +8,19 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 import torch
-from PIL import Image, ImageDraw
 
 import vgg
 from explorer import explain_service as service
-from explorer import resources
+from explorer import resources, services
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState
-from explorer.views.forward import load_model
 from vgg.explain import (
     LAYER_METHODS,
-    MASS_SHARE,
     METHOD_TITLES,
     METHODS,
     PAPER_SCALES,
     RANDOM_WEIGHTS_EXPLAINED,
-    EffectiveField,
     MultiScale,
-    colorize,
     first_conv_filters,
     overlay,
     resize_smallest_side,
@@ -42,11 +37,6 @@ RANDOM_UNITS = ("Random weights: an untrained unit still responds more to some p
 _DENSE_KEY, _GALLERY_KEY = "_explain_dense_request", "_explain_gallery_request"
 
 
-def _network(state: AppState) -> service.Network:
-    weights = resources.weights_key(state.weights, state.seed, state.weights_path)
-    return service.Network(state.model.network, weights, str(vgg.select_device(state.device)))
-
-
 def _feature_rows(state: AppState) -> list[vgg.LayerRow]:
     report = resources.analysis(state.model, (224, 224))
     return [row for row in report.layers if row.name.startswith("features.") and row.kind in ("conv", "relu", "pool")]
@@ -58,14 +48,15 @@ def _label(row: vgg.LayerRow) -> str:
 
 def render(state: AppState) -> None:
     st.header(f"{state.model.title}: where it looks, what its units want")
-    network = _network(state)
+    resources.check_fits(state.model, (224, 224))
+    model = services.load_model(state, state.model)  # random weights while ImageNet's cannot be downloaded
+    services.imagenet_notice(state)
+    network = service.network_of(state)
     if network.random_weights:
         st.warning(RANDOM_WEIGHTS_EXPLAINED, icon=":material/casino:")
     picked = choose_image("explain")
     if picked is None:
         return
-    resources.check_fits(state.model, (224, 224))
-    model = load_model(state, state.model)
     steps = vgg.preprocess_steps(picked.image, mode="crop", size=224)
     attribution, dense_tab, units = st.tabs(["Where it looked", "Dense evaluation (paper, Sec. 3.2)",
                                              "What units want"])
@@ -209,44 +200,3 @@ def _units(state: AppState, network: service.Network, model: torch.nn.Module) ->
         columns[index % 4].image(result.image, caption=f"channel {result.channel}: mean activation "
                                                        f"{result.activation:.2f}", width="stretch")
 
-
-RANDOM_ERF = ("Random weights: this is the effective field of an untrained network, already concentrated towards "
-              "the centre (Luo et al., 2016, found it Gaussian at initialisation); training changes its shape, "
-              "never its bound.")
-
-
-def effective_field_section(state: AppState, row: vgg.LayerRow) -> None:
-    """For the Receptive field view: the measured field of the centre unit of ``row``'s map, inside the
-    theoretical square the analysis gives."""
-    st.subheader("Effective receptive field")
-    st.markdown(f"The theoretical field is every pixel that *can* reach {row.paper_name}; the effective field is how "
-                "much each one *does*: the input gradient of the unit at the centre of the map, averaged over "
-                "images (here seeded noise). It never leaves the theoretical square, and fills only its middle.")
-    network = _network(state)
-    request = (network, row.name, tuple(state.input_size))
-    if st.button("Measure the effective field", key="rf_erf_run"):
-        st.session_state["_rf_erf_request"] = request
-    if st.session_state.get("_rf_erf_request") != request:
-        return
-    if network.random_weights:
-        st.warning(RANDOM_ERF, icon=":material/casino:")
-    resources.check_fits(state.model, state.input_size)
-    model = load_model(state, state.model)
-    with st.spinner(f"Back-propagating from the centre of {row.paper_name}..."):
-        field = service.effective_field(network, row.name, tuple(state.input_size), 4, model)
-    picture, numbers = st.columns([3, 2])
-    picture.image(field_picture(field), caption=f"Gradient magnitude of {row.paper_name}[{field.position[0]}, "
-                                                f"{field.position[1]}] (square root, for contrast); the "
-                                                "theoretical field outlined", width=min(2 * state.input_size[1], 560))
-    numbers.metric("Theoretical field (analysis)", f"{row.receptive_field} px")
-    numbers.metric(f"Effective field ({MASS_SHARE:.0%} of the gradient)", f"{field.effective_size} px")
-    numbers.metric("Gradient outside the theoretical field", f"{field.outside_share:.1%}")
-
-
-def field_picture(field: EffectiveField) -> Image.Image:
-    """The gradient map coloured (square root: the tails stay visible), the theoretical square drawn on it."""
-    picture = Image.fromarray(colorize(field.gradient.sqrt()), "RGB")
-    top, left, bottom, right = field.theoretical.box
-    width = max(2, round(min(picture.size) / 112))
-    ImageDraw.Draw(picture).rectangle((left, top, right - 1, bottom - 1), outline=(255, 255, 255), width=width)
-    return picture

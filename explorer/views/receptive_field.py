@@ -14,11 +14,11 @@ from PIL import Image, ImageDraw
 
 import vgg
 from explorer import charts, resources
+from explorer.explain_service import effective_field_section
 from explorer.image_input import choose_image
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
 from explorer.tables import show_table
-from explorer.views.explain import effective_field_section
 from vgg import format
 from vgg.analysis import InputBox, receptive_box, stacked_conv_equivalence
 
