@@ -47,7 +47,7 @@ def imagenet_notice(state: AppState) -> None:
     st.button("Try the download again", key="imagenet_retry", on_click=st.session_state.pop, args=(_IMAGENET_FAILED,))
 
 
-def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
+def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32") -> torch.nn.Module:
     """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
     progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
     says so)."""
@@ -63,12 +63,12 @@ def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
 
     try:
         with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-            return resources.model(choice, key, state.device, _on_progress=on_progress)
+            return resources.model(choice, key, state.device, _on_progress=on_progress, precision=precision)
     except vgg.WeightsError as error:
         if key != "imagenet":
             raise
         st.session_state[_IMAGENET_FAILED] = _advice(str(error))
-        return resources.model(choice, weights_key(state), state.device)
+        return resources.model(choice, weights_key(state), state.device, precision=precision)
     finally:
         if bar is not None:  # never a stale "Downloading... 0 B" above the message
             bar.empty()
@@ -83,24 +83,34 @@ def _advice(message: str) -> str:
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
     so that picking another layer does not run the network again."""
-    key = (choice, weights_key(state), state.device, picked.digest, steps.mode, steps.size)
+    key = (choice, weights_key(state), state.device, state.precision, picked.digest, steps.mode, steps.size)
     session = session_memory.session_id()
-    remembered = session_memory.RESULTS.get(session, FORWARD_SLOT, key)
+    remembered = session_memory.RESULTS.get(session, FORWARD_SLOT, key)  # (ForwardResult, AccuracyCost or None)
     if remembered is not None:
-        return remembered  # type: ignore[return-value]
+        return remembered[0]  # type: ignore[index]
     # Drop the last pass's feature maps before this one allocates its own: held across the new pass, every
     # session would need two sets at its peak, memory the allocator then keeps.
     session_memory.RESULTS.drop(session, FORWARD_SLOT)
     input_size = tuple(steps.tensor.shape[-2:])
     resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
-    network = load_model(state, choice)
+    network = load_model(state, choice, precision=state.precision)
     imagenet_notice(state)
     with st.spinner("Running the forward pass..."):
         result = in_turn(lambda: vgg.forward_with_features(network, steps.tensor,
                                                            layers=shown_layers(choice, input_size)))
+    cost = None
+    if state.precision != "fp32":  # what the fast path costs, measured on this very image
+        exact = in_turn(lambda: vgg.forward_with_features(load_model(state, choice), steps.tensor, layers=()))
+        cost = vgg.accuracy_cost(exact.logits, result.logits)
     result = replace(result, features={path: maps.to(torch.bfloat16) for path, maps in result.features.items()})
-    session_memory.RESULTS.put(session, FORWARD_SLOT, key, result)  # released when the view closes or sits idle
+    session_memory.RESULTS.put(session, FORWARD_SLOT, key, (result, cost))  # released when unseen or idle
     return result
+
+
+def precision_cost() -> vgg.AccuracyCost | None:
+    """The accuracy cost of the session's last forward pass against fp32, when it ran in bf16."""
+    remembered = session_memory.RESULTS.latest(session_memory.session_id(), FORWARD_SLOT)
+    return remembered[1] if remembered else None  # type: ignore[index]
 
 
 def in_turn(run: Callable[[], ForwardResult]) -> ForwardResult:

@@ -48,6 +48,12 @@ class SessionResults:
             entry.used = self._clock()
             return entry.value
 
+    def latest(self, session: str, slot: str) -> object | None:
+        """The slot's value whatever its key (or None), without marking it used."""
+        with self._lock:
+            entry = self._entries.get((session, slot))
+            return None if entry is None else entry.value
+
     def put(self, session: str, slot: str, key: Hashable, value: object) -> None:
         with self._lock:
             self._entries[(session, slot)] = _Entry(key, value, self._clock())

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from explorer.state import AppState
-from explorer.views import compare, diagram, forward, layers, lesson, overview, paper, performance, receptive_field
+from explorer.views import (
+    compare,
+    diagram,
+    explain,
+    forward,
+    layers,
+    lesson,
+    overview,
+    paper,
+    performance,
+    receptive_field,
+)
 
 
 @dataclass(frozen=True)
@@ -20,5 +31,5 @@ def _view(module: ModuleType) -> View:
     return View(module.TITLE, module.render)
 
 
-VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, compare,
+VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, explain, compare,
                                                                 lesson, receptive_field, performance, paper))
