@@ -15,6 +15,7 @@ from PIL import Image
 
 from vgg.analysis import analyze
 from vgg.builders import build
+from vgg.cli.trained import is_trained_checkpoint, predict_trained
 from vgg.configs import CONFIG_TITLES, VARIANTS, resolve_config, variant_name
 from vgg.devices import DEVICE_CHOICES
 from vgg.errors import ImageError, WeightsError
@@ -65,6 +66,8 @@ class Outcome:
 
 def run(args: argparse.Namespace) -> int:
     image_name, image = _image(args.image)
+    if args.weights not in (RANDOM, IMAGENET) and is_trained_checkpoint(args.weights):
+        return predict_trained(args, image_name, image)  # a mini VGG trained here: its own classes and size
     batch_norm = args.bn or (args.config.strip().lower().endswith("_bn") and args.config.strip().lower() in VARIANTS)
     # Estimated on the meta device first: a spec too large for this machine is refused before it is built.
     check_resources(analyze(args.config, batch_norm=batch_norm, input_size=(args.size, args.size)),
