@@ -16,7 +16,7 @@ from vgg.configs import CONFIGS
 
 CUSTOM = "custom"
 CONFIG_CHOICES: tuple[str, ...] = (*CONFIGS, CUSTOM)
-WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file")
+WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file", "trained")  # trained: in the Train view
 DEFAULT_CUSTOM_SPEC = "32 M 64 M 128 128 M 256 conv1-256 M"
 MIN_SIZE, MAX_SIZE = vgg.published.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
 
@@ -55,6 +55,7 @@ class AppState:
     seed: int = 0
     weights_path: str = ""  # a server-side path, when weights == "file" and nothing was uploaded
     device: str = "auto"
+    trained_model: int | None = None  # a model trained in this server's Train view (weights == "trained")
     compare_a: ModelChoice = field(default_factory=lambda: ModelChoice("A"))
     compare_b: ModelChoice = field(default_factory=lambda: ModelChoice("E"))
     projector: bool = False

@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from explorer.state import AppState
-from explorer.views import compare, diagram, forward, layers, lesson, overview, paper, performance, receptive_field
+from explorer.views import (
+    compare,
+    diagram,
+    forward,
+    layers,
+    lesson,
+    overview,
+    paper,
+    performance,
+    receptive_field,
+    train,
+)
 
 
 @dataclass(frozen=True)
@@ -21,4 +32,4 @@ def _view(module: ModuleType) -> View:
 
 
 VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, compare,
-                                                                lesson, receptive_field, performance, paper))
+                                                                lesson, receptive_field, performance, paper, train))

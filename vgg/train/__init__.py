@@ -6,7 +6,9 @@
 - training: ``Recipe`` and ``fit`` (progress callback, stoppable, reproducible on CPU);
 - checkpoints: ``save_checkpoint`` / ``load_checkpoint`` (self-describing, ``weights_only``);
 - experiments: ``EXPERIMENTS`` and ``run_experiment`` (depth, 1x1, LRN, batch norm, the paper's
-  initialisation, a miniature Table 3).
+  initialisation, a miniature Table 3);
+- ``TrainingQueue``: one job at a time in a background thread, the others queued, progress readable
+  from any thread (what the app's Train view uses).
 """
 
 from vgg.train.checkpoint import TrainedModel, checkpoint_bytes, is_trained_checkpoint, load_checkpoint, save_checkpoint
@@ -23,6 +25,7 @@ from vgg.train.experiments import (
     get_experiment,
     run_experiment,
 )
+from vgg.train.jobs import FINISHED, Curve, JobView, TrainedEntry, TrainingQueue
 from vgg.train.mini import PAPER_COPIED_LAYERS, MiniVGG, copy_layers, scale_spec, weight_layers
 from vgg.train.trainer import EpochRecord, Progress, Recipe, TrainResult, evaluate, fit
 
@@ -38,6 +41,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic
     # experiments
     "EXPERIMENTS", "PAPER_TABLE3", "Experiment", "ExperimentProgress", "ExperimentResult", "Row", "Run",
     "get_experiment", "run_experiment",
+    # a server-wide queue of training jobs (the app's)
+    "FINISHED", "Curve", "JobView", "TrainedEntry", "TrainingQueue",
     # errors
     "CheckpointError", "DatasetError", "TrainingError",
 ]
