@@ -12,7 +12,12 @@
 - ``sweep``: images/s over batch sizes, fast path beside the plain NCHW path, each precision the
   device computes natively; estimated and measured memory per point (peak RSS growth on CPU,
   torch.cuda.max_memory_allocated on CUDA).
-- On CUDA the sweep also runs bf16 at batch 128 and reports its fraction of the datasheet's dense peak.
+- ``roofline``: each layer's bound (``vgg.perf.roofline``: max(FLOPs / probe peak, bytes / stream
+  bandwidth), the memory probe also run before and after the rounds, the better kept), its measured
+  time and the fraction; compute- and memory-bound layers named; the sum of the bounds against the
+  plain forward.
+- On CUDA the sweep also runs bf16 (weights converted once, not autocast) at batch 128 and reports its
+  fraction of the datasheet's dense peak.
 """
 
 from __future__ import annotations
@@ -29,7 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import vgg
 from vgg.configs import VARIANTS
-from vgg.perf import describe_device, layout_of, matmul_probe, profile_layers, random_input, throughput_sweep
+from vgg.perf import (
+    describe_device,
+    layout_of,
+    matmul_probe,
+    memory_probe,
+    profile_layers,
+    profile_roofline,
+    random_input,
+    throughput_sweep,
+)
 
 GOALS = {"overhead": 0.05, "fast_fraction_of_probe": 0.90, "gpu_bf16_fraction_of_datasheet": 0.40}
 GPU_BATCH = 128
@@ -52,10 +66,15 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
     model = vgg.prepare(vgg.build(config, batch_norm=batch_norm), device)
     probe_repeats = max(3, args.rounds // 3)
     before = matmul_probe(device, size=args.probe_size, repeats=probe_repeats)
+    memory_before = memory_probe(device, repeats=probe_repeats)
     profile = profile_layers(model, random_input(model, 1, (224, 224), layout_of(model)), repeats=args.rounds,
                              warmup=2)
     after = matmul_probe(device, size=args.probe_size, repeats=probe_repeats)
+    memory_after = memory_probe(device, repeats=probe_repeats)
     reference = max(before.gflops, after.gflops)
+    best = max(before, after, key=lambda probe: probe.gflops)
+    line = profile_roofline(profile, vgg.analyze(config, batch_norm=batch_norm), best,
+                            max(memory_before, memory_after, key=lambda probe: probe.gbs))
     info = describe_device(device)
     sweep = throughput_sweep(model, batch_sizes=parse_sizes(args.batch_sizes), input_size=(224, 224),
                              precisions=info.precisions, repeats=args.sweep_repeats)
@@ -67,6 +86,8 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
         "fast_fraction_of_probe": round(profile.gflops / reference, 3),
         "shares": {group: round(share, 4) for group, share in profile.shares.items()},
         "layers": layer_figures(profile, reference), "sweep": sweep.to_dict(),
+        "memory_probe_gbs": [round(memory_before.gbs, 2), round(memory_after.gbs, 2)],
+        "roofline": line.to_dict(),
     }
     if device.type == "cuda" and "bf16" in info.precisions:
         result["gpu_bf16"] = gpu_bf16(model, info)
@@ -74,7 +95,8 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
 
 
 def gpu_bf16(model: vgg.VGG, info: vgg.perf.DeviceInfo) -> dict[str, object]:
-    """VGG16 bf16 (autocast) at batch 128 on the fast path, against the GPU's datasheet dense bf16 peak."""
+    """VGG16 bf16 (weights converted once) at batch 128 on the fast path, against the GPU's datasheet dense
+    bf16 peak."""
     sweep = throughput_sweep(model, batch_sizes=[GPU_BATCH], input_size=(224, 224), precisions=["bf16"],
                              layouts=[layout_of(model)], repeats=10)
     if not sweep.points:
@@ -129,6 +151,18 @@ def markdown(report: dict) -> str:
     lines += ["", "| layer | ms | GFLOP/s | of probe |", "|---|---:|---:|---:|"]
     lines += [f"| {row['paper_name']} | {row['ms']:.2f} | {row['gflops']:.1f} | {row['fraction_of_probe']:.0%} |"
               for row in result["layers"]]
+    line = result["roofline"]
+    roof = line["roof"]
+    lines += ["", f"Roofline, fp32: matmul {roof['peak_gflops']:.1f} GFLOP/s, stream bandwidth "
+                  f"{roof['bandwidth_gbs']:.1f} GB/s (before / after: "
+                  f"{' / '.join(map(str, result['memory_probe_gbs']))}), ridge "
+                  f"{roof['ridge']:.1f} FLOP/byte.", "",
+              "| layer | bound by | FLOP/byte | bound ms | measured ms | of the bound |",
+              "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {row['paper_name']} | {row['limit']} | {row['intensity']:,.1f} | {row['bound_seconds'] * 1e3:.2f} "
+              f"| {row['measured_seconds'] * 1e3:.2f} | {row['fraction']:.0%} |"
+              for row in line["layers"] if row["flops"]]
+    lines += ["", line["sentence"] + " (The sum counts every layer, ReLU and pooling too, as memory traffic.)"]
     lines += ["", "| precision | layout | batch | ms / batch | images/s | GFLOP/s | est. memory | measured |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]
     for point in result["sweep"]["points"]:

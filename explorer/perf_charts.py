@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from explorer.style import PALETTE, style_figure
-from vgg.perf import LayerTime, Sweep
+from vgg.perf import LayerTime, Roofline, Sweep
 from vgg.perf.layers import TIME_GROUPS, time_group
 
 GROUP_LABELS = {"conv": "Convolution", "fc": "Fully connected", "other": "Other (ReLU, pooling, BN, ...)"}
@@ -45,3 +45,34 @@ def sweep_lines(sweep: Sweep, *, metric: str, title: str, y_title: str) -> go.Fi
     figure.update_layout(title=title, xaxis_title="batch size", yaxis_title=y_title,
                          xaxis={"type": "log", "tickvals": sizes, "ticktext": [str(size) for size in sizes]})
     return style_figure(figure, height=340)
+
+
+def roofline_chart(line: Roofline, *, title: str) -> go.Figure:
+    """Log-log: arithmetic intensity (FLOP/byte) against GFLOP/s. The memory roof rises at the bandwidth's
+    slope up to the ridge, the compute roof is flat after it; one labelled point per layer with FLOPs, at
+    what it achieved. A point on a roof runs as fast as the hardware allows; below it, it leaves speed."""
+    roof = line.roof
+    layers = [layer for layer in line.layers if layer.flops and layer.achieved_gflops]
+    intensities = [layer.intensity for layer in layers] or [roof.ridge]
+    low, high = min(min(intensities), roof.ridge) / 4, max(max(intensities), roof.ridge) * 4
+    figure = go.Figure()
+    figure.add_scatter(x=[low, roof.ridge], y=[roof.bandwidth_gbs * low, roof.peak_gflops], mode="lines",
+                       name=f"memory roof: {roof.bandwidth_gbs:,.1f} GB/s", line={"color": PALETTE["fc"], "width": 3})
+    figure.add_scatter(x=[roof.ridge, high], y=[roof.peak_gflops, roof.peak_gflops], mode="lines",
+                       name=f"compute roof: {roof.peak_gflops:,.0f} GFLOP/s ({roof.precision} matmul)",
+                       line={"color": PALETTE["conv"], "width": 3})
+    for group in ("conv", "fc"):
+        members = [layer for layer in layers if time_group(layer.kind) == group]
+        if not members:
+            continue
+        figure.add_scatter(
+            x=[layer.intensity for layer in members], y=[layer.achieved_gflops for layer in members],
+            mode="markers+text", text=[layer.paper_name for layer in members], name=GROUP_LABELS[group],
+            textposition=[("top center", "bottom center")[index % 2] for index in range(len(members))],
+            marker={"color": PALETTE[group], "size": 10, "line": {"color": "white", "width": 1}},
+            customdata=[[layer.name, layer.limit, (layer.fraction or 0.0)] for layer in members],
+            hovertemplate="%{text} (%{customdata[0]}): %{x:,.1f} FLOP/byte, %{y:,.1f} GFLOP/s, "
+                          "%{customdata[1]}-bound, %{customdata[2]:.0%} of its bound<extra></extra>")
+    figure.update_layout(title=title, xaxis_title="arithmetic intensity (FLOP per byte moved, log)",
+                         yaxis_title="GFLOP/s (log)", xaxis={"type": "log"}, yaxis={"type": "log"})
+    return style_figure(figure, height=420)

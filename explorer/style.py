@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -9,20 +11,44 @@ import streamlit as st
 # (Okabe-Ito palette).
 PALETTE = {"conv": "#0072B2", "fc": "#D55E00", "pool": "#009E73", "other": "#999999",
            "a": "#0072B2", "b": "#E69F00", "added": "#CC79A7"}
+# Lines and bars without a colour of their own take these, in order (Okabe-Ito, then grey).
+COLORWAY = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]
+
+# Always: nothing a class reads is cut to an ellipsis, and the tab bar wraps onto a second row
+# rather than scrolling its last tabs out of sight (the Paper tab sat off-screen at 1280 px).
+_BASE_CSS = """
+<style>
+[data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; row-gap: 0.2rem; overflow: visible; }
+[data-testid="stTabs"] [data-baseweb="tab-highlight"], [data-testid="stTabs"] [data-baseweb="tab-border"] {
+  display: none; }
+[data-testid="stTabs"] button[role="tab"] { border-bottom: 3px solid transparent; }
+[data-testid="stTabs"] button[role="tab"][aria-selected="true"] { border-bottom-color: #D55E00; }
+[data-testid="stMetricValue"] *, [data-testid="stMetricLabel"] *, [data-testid="stMetricDelta"] *,
+[data-testid="stMetricValue"], [data-testid="stMetricLabel"], [data-testid="stMetricDelta"] {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMain"] button p { white-space: normal; overflow: visible; text-overflow: clip; }
+/* A diagram stretched to the width keeps to the screen's height (the page's heading sits above it). */
+[data-testid="stGraphVizChart"] svg { max-height: max(340px, calc(100vh - 330px)); }
+</style>
+"""
 
 _PROJECTOR_CSS = """
 <style>
 [data-testid="stMain"] { font-size: 22px; }
 [data-testid="stMain"] [data-testid="stMetricValue"], [data-testid="stMain"] [data-testid="stMetricValue"] * {
-  font-size: 2.8rem !important; font-weight: 700; }
-[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
-  font-size: 1.3rem !important; white-space: normal !important; overflow: visible !important; }
+  font-size: 2.2rem !important; font-weight: 700; line-height: 1.2; }
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * { font-size: 1.2rem !important; }
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * { font-size: 1.1rem !important; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p, [data-testid="stMain"] li {
   font-size: 1.3rem; line-height: 1.5; }
 [data-testid="stMain"] h1 { font-size: 3rem; }
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.2rem; }
-button[role="tab"] p { font-size: 1.4rem !important; font-weight: 600; }
+button[role="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
+[data-testid="stMain"] button p { font-size: 1.15rem; }
 [data-testid="stCaptionContainer"] { font-size: 1.1rem !important; color: #222 !important; }
+[data-testid="stMain"] [data-testid="stTable"] th, [data-testid="stMain"] [data-testid="stTable"] td {
+  font-size: 1.2rem !important; padding: 0.35rem 0.6rem; }
+[data-testid="stMain"] [data-testid="stCode"] code { font-size: 1.0rem; }
 </style>
 """
 
@@ -32,24 +58,80 @@ def projector_enabled() -> bool:
 
 
 def apply(*, projector: bool) -> None:
-    if projector:
-        st.html(_PROJECTOR_CSS)
+    st.html(_BASE_CSS + (_PROJECTOR_CSS if projector else ""))
 
 
 def show_chart(figure: go.Figure, *, key: str) -> None:
-    """Every chart through here: theme=None so our styling (projector fonts included) is not overridden."""
+    """Every chart through here: theme=None so our styling (projector fonts included) is not overridden.
+
+    The title is drawn by the page above the chart, where it wraps to the column and follows projector
+    mode's type: inside the figure plotly cut long titles off at the top or mid-word.
+    """
+    title = figure.layout.title.text
+    if title:
+        shown = go.Figure(figure)  # the caller's figure keeps its title
+        shown.update_layout(title=None, margin={"t": 10})
+        st.markdown(f"**{html.escape(title.replace('<br>', ' '))}**")
+        figure = shown
     st.plotly_chart(figure, key=key, theme=None)
 
 
+def fitted_code(text: str) -> None:
+    """A fixed-width table (torchinfo's summary) whose type shrinks until its longest line fits the column:
+    wrapping would break its columns, and a sideways scroll hides them."""
+    longest = max((len(line) for line in text.splitlines()), default=1)
+    # A monospace character is ~0.6 em wide; cqw is 1% of the wrapper's width.
+    size = f"min(0.9rem, calc(100cqw / {longest * 0.61:.1f}))"
+    st.html(f"<div style='container-type:inline-size'><pre class='fitted-code' style='font-size:{size};"
+            f"line-height:1.35;background:#f6f8fa;padding:0.5rem 0;margin:0;overflow-x:auto'>"
+            f"{html.escape(text)}</pre></div>")
+
+
+def show_diagram(source: str) -> None:
+    """A diagram of vgg.diagram's stage layout, as large as the page's width and the screen's height allow
+    (the CSS above caps its height): the whole of VGG19 with its 14 pt text at 15 px or more from
+    1280x720 up."""
+    st.graphviz_chart(source, width="stretch")
+
+
 def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
-    """One look for every chart; in projector mode bigger fonts, thicker lines, white background."""
+    """One look for every chart; in projector mode bigger fonts, thicker lines, white background.
+
+    Every category of a bar chart gets its tick label (plotly drops some when they crowd: fc6 went
+    missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
+    10M, 100M). The title stays in the figure's layout; ``show_chart`` draws it above the chart.
+    """
     big = projector_enabled()
     figure.update_layout(
         height=height + (120 if big else 0), margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        font={"size": 20 if big else 13}, template="plotly_white",
-        # Below the plot: inside it, the legend hid the tallest bar (fc6) exactly where the eye should go.
-        legend={"orientation": "h", "yanchor": "top", "y": -0.28, "xanchor": "left", "x": 0},
+        font={"size": 20 if big else 13}, template="plotly_white", colorway=COLORWAY,
+        # Above the plot, under the title: inside it the legend hid the tallest bar (fc6), and below it
+        # it sat on the layers' tick labels.
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
     )
+    figure.update_xaxes(automargin=True, exponentformat="SI")
+    figure.update_yaxes(automargin=True, exponentformat="SI")
+    _label_every_category(figure)
+    for axis in (figure.layout.xaxis, figure.layout.yaxis):
+        if axis.type == "log" and axis.tickvals is None:
+            axis.update(dtick=1, tickformat="~s")
     if big:
         figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
     return figure
+
+
+def _label_every_category(figure: go.Figure) -> None:
+    """Pin a tick to every category of the bar traces, so none is skipped; plotly tilts them to fit."""
+    for letter in ("x", "y"):
+        categories: dict[str, None] = {}
+        for trace in figure.data:
+            horizontal = getattr(trace, "orientation", None) == "h"
+            if trace.type != "bar" or (letter == "x") == horizontal:
+                continue
+            categories |= dict.fromkeys(value for value in (getattr(trace, letter) or ()) if isinstance(value, str))
+        if categories:
+            axis = figure.layout.xaxis if letter == "x" else figure.layout.yaxis
+            order = list(axis.categoryarray) if axis.categoryarray is not None else list(categories)
+            axis.update(tickmode="array", tickvals=order, ticktext=order)
+            if letter == "x" and len(order) > 8:  # upright, side by side: tilted labels ran into each other
+                axis.update(tickangle=-90)

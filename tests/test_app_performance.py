@@ -57,7 +57,7 @@ def test_run_benchmark_shows_every_section():
     assert labels["Forward pass"].endswith(" ms") and labels["Of the probe"].endswith("%")
     layers = _frame(at, "Of the probe")
     assert list(layers["Paper name"][:3]) == ["conv1_1", "relu1_1", "pool1"]
-    assert layers["GFLOP/s"].notna().sum() == 5  # two convs and three FC layers
+    assert (layers["GFLOP/s"] != "").sum() == 5  # two convs and three FC layers; the rest empty, not "None"
     sweep = _frame(at, "Images/s")
     assert set(zip(sweep["Layout"], sweep["Batch"], strict=True)) == {
         ("channels_last", 1), ("channels_last", 2), ("nchw", 1), ("nchw", 2)}
@@ -68,6 +68,22 @@ def test_run_benchmark_shows_every_section():
     shares = _figure(at, "perf_shares")
     assert abs(sum(_values(shares["data"][0]["x"])) - 1) < 1e-6
     assert len(_figure(at, "perf_throughput")["data"]) == 2  # fast and plain paths
+
+
+def test_roofline_chart_table_and_sentence():
+    at = _run_small()
+    figure = _figure(at, "perf_roofline")
+    assert figure["layout"]["xaxis"]["type"] == "log" and figure["layout"]["yaxis"]["type"] == "log"
+    names = [trace["name"] for trace in figure["data"]]
+    assert names[0].startswith("memory roof") and names[1].startswith("compute roof")
+    points = [trace for trace in figure["data"] if trace["mode"] == "markers+text"]
+    assert sorted(label for trace in points for label in trace["text"]) == sorted(
+        ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"])  # one labelled point per layer with FLOPs
+    table = _frame(at, "Of the bound")
+    assert list(table["Paper name"]) == ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"]
+    assert set(table["Bound by"]) <= {"compute", "memory"}
+    assert table.loc[table["Paper name"] == "fc6", "Bound by"].item() == "memory"
+    assert any("fc6" in block.value and "memory-bound" in block.value for block in at.markdown)
 
 
 def test_results_survive_a_rerun_and_say_when_settings_changed():

@@ -106,9 +106,9 @@ def test_compare_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = _run(capsys, "compare", "A", "E")
     assert status == 0
     assert "A vs E (deltas are E - A)" in out
-    assert any(line.split()[:4] == ["stage", "3", "-", "conv3_3,"] for line in out.splitlines())
+    assert any(line.split()[:4] == ["stage", "3", "conv3_3", "(conv3-256)"] for line in out.splitlines())
     data = json.loads(_run(capsys, "compare", "B", "C", "--json")[1])
-    assert [stage["added_b"] for stage in data["stages"]] == [[], [], ["conv3_3"], ["conv4_3"], ["conv5_3"], []]
+    assert [stage["added"] for stage in data["stages"]] == [[], [], ["conv3_3"], ["conv4_3"], ["conv5_3"], []]
     data = json.loads(_run(capsys, "compare", "D", "D", "--bn-b", "--json")[1])
     assert data["b"]["batch_norm"] is True and data["totals"]["params"]["delta"] == 8448
 
@@ -117,6 +117,8 @@ def test_diagram_dot(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = _run(capsys, "diagram", "B", "--collapsed")
     assert status == 0 and out.startswith("digraph vgg_B {") and "cluster_" not in out
     assert _run(capsys, "diagram", "B", "--bn")[1].count("subgraph cluster_") == 6
+    detailed = _run(capsys, "diagram", "B", "--layout", "detailed")[1]
+    assert "newrank" not in detailed and '[label=" 64×224×224 "]' in detailed
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")

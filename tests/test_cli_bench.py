@@ -15,8 +15,16 @@ OPTIONAL_NUMBER = (int, float, type(None))
 
 SCHEMA = {  # key -> type(s) of the top-level object
     "config": str, "batch_norm": bool, "input_size": list, "device": dict, "probes": list, "profiles": list,
-    "sweep": dict, "memory_estimates": dict,
+    "sweep": dict, "memory_estimates": dict, "memory_probe": dict, "rooflines": list,
 }
+MEMORY_PROBE = {"device": str, "array_bytes": int, "copy_seconds": Number, "triad_seconds": Number,
+                "copy_gbs": Number, "triad_gbs": Number, "gbs": Number}
+ROOFLINE = {"roof": dict, "batch_size": int, "measured_seconds": Number, "bound_seconds": Number, "fraction": Number,
+            "layers": list, "sentence": str}
+ROOF = {"precision": str, "peak_gflops": Number, "bandwidth_gbs": Number, "ridge": Number}
+ROOF_LAYER = {"name": str, "paper_name": str, "kind": str, "flops": int, "bytes": int, "bound_seconds": Number,
+              "measured_seconds": Number, "limit": str, "intensity": OPTIONAL_NUMBER,
+              "achieved_gflops": OPTIONAL_NUMBER, "fraction": OPTIONAL_NUMBER}
 DEVICE = {"device": str, "name": str, "threads": int, "precisions": list, "total_memory": (int, type(None)),
           "sm_count": (int, type(None)), "compute_capability": (str, type(None)), "datasheet_tflops": OPTIONAL_NUMBER,
           "notes": list}
@@ -68,6 +76,14 @@ def test_json_schema(capsys):
         assert_schema(point, POINT)
     assert {(p["layout"], p["batch_size"]) for p in data["sweep"]["points"]} >= {
         ("channels_last", 1), ("channels_last", 2), ("nchw", 1), ("nchw", 2)}
+    assert_schema(data["memory_probe"], MEMORY_PROBE)
+    assert [r["roof"]["precision"] for r in data["rooflines"]] == data["device"]["precisions"]
+    for line in data["rooflines"]:
+        assert_schema(line, ROOFLINE)
+        assert_schema(line["roof"], ROOF)
+        for layer in line["layers"]:
+            assert_schema(layer, ROOF_LAYER)
+            assert layer["limit"] in ("compute", "memory")
     estimates = data["memory_estimates"]
     assert {"batch_size", "weight_bytes", "activation_bytes", "peak_activation_bytes"} <= set(estimates)
     assert_schema(estimates["training_sgd"], TRAINING)
@@ -88,7 +104,7 @@ def test_text_output_has_the_tables(capsys):
     (["--batch-sizes", ","], "is empty"),
     (["--batch-sizes", "0"], "at least 1"),
     (["--precisions", "int8"], "Precisions 'int8'"),
-    (["--precisions", "fp16"], "fp16 is not measured on cpu"),
+    (["--precisions", "fp16"], "fp16 is refused on cpu"),
     (["--repeats", "0"], "repeats must be at least 1"),
 ])
 def test_errors_are_one_line_and_exit_2(capsys, args, message):

@@ -1,4 +1,4 @@
-"""vgg.compare: the paper's added layers (Table 1's bold entries) and stage-by-stage deltas."""
+"""vgg.compare: layers added, removed, replaced or kept (Table 1's bold entries) and stage-by-stage deltas."""
 
 from __future__ import annotations
 
@@ -9,44 +9,68 @@ import pytest
 import vgg
 
 
-def _added(comparison: vgg.Comparison, side: str) -> list[str]:
-    return [unit.head.paper_name for stage in comparison.stages for unit in getattr(stage, f"added_{side}")]
+def _names(comparison: vgg.Comparison, kind: str) -> list[str]:
+    return [unit.head.paper_name for stage in comparison.stages for unit in getattr(stage, kind)]
+
+
+def _changes(comparison: vgg.Comparison, stage: int) -> list[str]:
+    return [layer.change for layer in comparison.stages[stage].layers]
 
 
 def test_e_adds_to_a_what_table_1_bolds() -> None:
     comparison = vgg.compare(vgg.analyze("A"), vgg.analyze("E"))
-    assert _added(comparison, "b") == ["conv1_2", "conv2_2", "conv3_3", "conv3_4", "conv4_3", "conv4_4",
-                                       "conv5_3", "conv5_4"]
-    assert _added(comparison, "a") == [] and comparison.added_paths_a == frozenset()
+    assert _names(comparison, "added") == ["conv1_2", "conv2_2", "conv3_3", "conv3_4", "conv4_3", "conv4_4",
+                                           "conv5_3", "conv5_4"]
+    assert _names(comparison, "removed") == [] and comparison.changed_paths_a == frozenset()
+    assert _changes(comparison, 2) == ["same", "same", "added", "added"]
     e = comparison.b
     # an added conv is highlighted with the ReLU folded into it
-    assert {e.layer("conv1_2").name, e.layer("relu1_2").name} <= comparison.added_paths_b
-    assert e.layer("conv1_1").name not in comparison.added_paths_b
-    assert len(comparison.added_paths_b) == 2 * 8
+    assert {e.layer("conv1_2").name, e.layer("relu1_2").name} <= comparison.changed_paths_b
+    assert e.layer("conv1_1").name not in comparison.changed_paths_b
+    assert len(comparison.changed_paths_b) == 2 * 8
 
 
 def test_c_adds_one_by_one_convs_to_b() -> None:
     comparison = vgg.compare(vgg.analyze("B"), vgg.analyze("C"))
-    assert _added(comparison, "b") == ["conv3_3", "conv4_3", "conv5_3"]
-    assert [comparison.b.layer(name).kernel_size for name in _added(comparison, "b")] == [(1, 1)] * 3
+    assert _names(comparison, "added") == ["conv3_3", "conv4_3", "conv5_3"]
+    assert [comparison.b.layer(name).kernel_size for name in _names(comparison, "added")] == [(1, 1)] * 3
     stage3 = comparison.stages[2]
     assert stage3.params.delta == 256 * 256 + 256 and stage3.depth.delta == 1
     assert stage3.receptive_field.delta == 0  # a 1x1 conv widens nothing
     assert comparison.totals["macs"].delta == 256 * 256 * 56 * 56 + 512 * 512 * (28 * 28 + 14 * 14)
 
 
-def test_d_replaces_cs_one_by_ones_and_a_lrn_adds_lrn() -> None:
-    c_vs_d = vgg.compare(vgg.analyze("C"), vgg.analyze("D"))
-    assert _added(c_vs_d, "a") == _added(c_vs_d, "b") == ["conv3_3", "conv4_3", "conv5_3"]
-    assert [layer.change for layer in c_vs_d.stages[2].layers] == ["same", "same", "differs"]
+def test_c_replaces_ds_three_by_three_and_a_lrn_adds_lrn() -> None:
+    d_vs_c = vgg.compare(vgg.analyze("D"), vgg.analyze("C"))
+    assert _names(d_vs_c, "added") == _names(d_vs_c, "removed") == []
+    assert [(a.token, b.token) for stage in d_vs_c.stages for a, b in stage.replaced] == [
+        ("conv3-256", "conv1-256"), ("conv3-512", "conv1-512"), ("conv3-512", "conv1-512")]
+    assert _changes(d_vs_c, 2) == ["same", "same", "replaced"]
+    assert d_vs_c.stages[2].summary("D", "C") == "conv3_3: conv3-256 in D → conv1-256 in C"
+    assert d_vs_c.stages[0].summary("D", "C") == ""
+    assert d_vs_c.layer_table()["Change"][6] == "replaced: conv3-256 in D → conv1-256 in C"
     a_vs_lrn = vgg.compare(vgg.analyze("A"), vgg.analyze("A-LRN"))
-    assert _added(a_vs_lrn, "b") == ["lrn1"]
+    assert _names(a_vs_lrn, "added") == ["lrn1"]
     assert a_vs_lrn.totals["params"].delta == 0
+    lrn_vs_a = vgg.compare(vgg.analyze("A-LRN"), vgg.analyze("A"))
+    assert _names(lrn_vs_a, "removed") == ["lrn1"] and lrn_vs_a.changed_paths_b == frozenset()
+
+
+def test_any_two_configurations_are_classified_stage_by_stage() -> None:
+    c_vs_e = vgg.compare(vgg.analyze("C"), vgg.analyze("E"))
+    assert _changes(c_vs_e, 2) == ["same", "same", "replaced", "added"]  # 1x1 conv3_3 -> 3x3, then conv3_4
+    assert _names(c_vs_e, "added") == ["conv3_4", "conv4_4", "conv5_4"]
+    b_vs_lrn = vgg.compare(vgg.analyze("B"), vgg.analyze("A-LRN"))
+    assert _changes(b_vs_lrn, 0) == ["same", "removed", "added"]  # a conv does not turn into an LRN
+    e_vs_a = vgg.compare(vgg.analyze("E"), vgg.analyze("A"))
+    assert _names(e_vs_a, "removed") == _names(vgg.compare(vgg.analyze("A"), vgg.analyze("E")), "added")
+    narrow = vgg.compare(vgg.analyze("64 M 128 M"), vgg.analyze("32 M 128 M"))
+    assert _changes(narrow, 0) == ["replaced"] and _changes(narrow, 1) == ["same"]
 
 
 def test_batch_norm_alone_adds_no_layer_but_parameters() -> None:
     comparison = vgg.compare(vgg.analyze("D"), vgg.analyze("D", batch_norm=True))
-    assert comparison.added_paths_a == comparison.added_paths_b == frozenset()
+    assert comparison.changed_paths_a == comparison.changed_paths_b == frozenset()
     assert comparison.totals["params"].delta == 138365992 - 138357544
     assert (comparison.label_a, comparison.label_b) == ("D", "D + BN")
 
@@ -74,7 +98,8 @@ def test_stage_table_is_ready_to_show() -> None:
     comparison = vgg.compare(vgg.analyze("B"), vgg.analyze("C"))
     table = comparison.stage_table()
     assert list(table["Stage"]) == ["stage 1", "stage 2", "stage 3", "stage 4", "stage 5", "head"]
-    assert list(table["C adds"]) == ["", "", "conv3_3", "conv4_3", "conv5_3", ""]
+    assert list(table["Changes"]) == ["", "", "conv3_3 (conv1-256) added in C", "conv4_3 (conv1-512) added in C",
+                                      "conv5_3 (conv1-512) added in C", ""]
     assert table.loc[2, "C layers"] == "conv3-256, conv3-256, conv1-256"
     assert {"B params", "C params", "Δ params", "Δ MACs", "B RF", "C RF", "Δ depth"} <= set(table)
     layers = comparison.layer_table()
@@ -89,7 +114,7 @@ def test_configs_with_different_numbers_of_stages() -> None:
     assert [stage.label for stage in comparison.stages][-2:] == ["stage 5", "head"]
     stage5 = comparison.stages[4]
     assert stage5.a is None and stage5.receptive_field.a is None and stage5.receptive_field.delta is None
-    assert stage5.params.a == 0 and _added(comparison, "b")[-3:] == ["conv5_1", "conv5_2", "conv5_3"]
+    assert stage5.params.a == 0 and _names(comparison, "added")[-3:] == ["conv5_1", "conv5_2", "conv5_3"]
     table = comparison.stage_table()
     assert table["64 M 128 M RF"].isna().sum() == 3
 
@@ -97,5 +122,5 @@ def test_configs_with_different_numbers_of_stages() -> None:
 def test_json_view() -> None:
     data = vgg.compare(vgg.analyze("A"), vgg.analyze("B")).to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert data["stages"][0]["added_b"] == ["conv1_2"]
+    assert data["stages"][0]["added"] == ["conv1_2"] and data["stages"][0]["replaced"] == []
     assert data["totals"]["params"] == {"a": 132863336, "b": 133047848, "delta": 133047848 - 132863336}

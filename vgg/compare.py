@@ -1,17 +1,18 @@
 """Two analysed configurations side by side, aligned stage by stage as the paper's Table 1 does.
 
 Within a stage, the layers the paper lists (convs, LRN; fully connected layers in the head) are
-aligned from the start of the stage. A layer is *added* on one side when the other side has no
-layer of the same notation (``conv3-256``, ``conv1-256``, ``LRN``) at that position: E's extra
-conv3_3 and conv3_4 relative to A, C's 1x1 conv3_3 relative to B (and D's 3x3 conv3_3 relative
-to C). That is what the paper's bold type marks. Batch norm is not a layer of the paper's table: a
-BN-only difference shows in the parameter deltas, not as added layers. Deltas are b - a.
+aligned by the smallest edit that turns A's stage into B's: a layer is *same* (the same notation,
+``conv3-256``), *added* (only B has it), *removed* (only A has it) or *replaced* (a conv of A in
+place of a different conv of B: D's 3x3 conv3_3 where C has a 1x1). Ties keep the layers in step
+from the start of the stage, so E's extra conv3_3 and conv3_4 relative to A are added at the end,
+as the paper's bold type marks them. Batch norm is not a layer of the paper's table: a BN-only
+difference shows in the parameter deltas, not as changed layers. Deltas are b - a.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from vgg.analysis import Report, StageSummary, Unit, group_units
@@ -40,28 +41,76 @@ class Delta:
         return {"a": self.a, "b": self.b, "delta": self.delta}
 
 
+SAME, ADDED, REMOVED, REPLACED = "same", "added", "removed", "replaced"
+
+
 @dataclass(frozen=True)
 class AlignedLayer:
-    """The layers at one position of a stage on each side (None where that side has fewer)."""
+    """One step of the alignment: A's layer, B's layer, or both (None where a side has none)."""
 
-    position: int  # 1-based within the stage
+    position: int  # 1-based within the stage's alignment
     a: Unit | None
     b: Unit | None
 
     @property
-    def added_in_a(self) -> bool:
-        return self.a is not None and (self.b is None or self.a.token != self.b.token)
-
-    @property
-    def added_in_b(self) -> bool:
-        return self.b is not None and (self.a is None or self.a.token != self.b.token)
-
-    @property
     def change(self) -> str:
-        """"same", "added in a", "added in b", or "differs" (both sides have a layer, not the same)."""
-        if self.added_in_a and self.added_in_b:
-            return "differs"
-        return "added in a" if self.added_in_a else "added in b" if self.added_in_b else "same"
+        """``SAME``, ``ADDED`` (only B has it), ``REMOVED`` (only A has it) or ``REPLACED`` (different convs)."""
+        if self.a is None:
+            return ADDED
+        if self.b is None:
+            return REMOVED
+        return SAME if self.a.token == self.b.token else REPLACED
+
+    def describe(self, label_a: str, label_b: str) -> str:
+        """"same", "added in E", "removed from A", "replaced: conv3-256 in D → conv1-256 in C"."""
+        change = self.change
+        if change == ADDED:
+            return f"added in {label_b}"
+        if change == REMOVED:
+            return f"removed from {label_a}" if label_a != label_b else "removed"
+        if change == REPLACED and self.a is not None and self.b is not None:
+            return f"replaced: {self.a.token} in {label_a} → {self.b.token} in {label_b}"
+        return change
+
+
+def _substitutable(a: Unit, b: Unit) -> bool:
+    """A conv can stand in for a conv (another kernel or width), an fc for an fc; nothing else."""
+    return a.head.kind == b.head.kind and a.head.kind in {"conv", "fc"}
+
+
+def align(units_a: Sequence[Unit], units_b: Sequence[Unit]) -> tuple[AlignedLayer, ...]:
+    """The cheapest edit from ``units_a`` to ``units_b`` (keep 0, replace 1, add or remove 1 each).
+
+    ``cost[i][j]`` aligns ``units_a[i:]`` with ``units_b[j:]``; walking it from the start and
+    preferring keep > replace > remove > add on ties keeps the stages in step from their first layer.
+    """
+    n, m = len(units_a), len(units_b)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n, -1, -1):
+        for j in range(m, -1, -1):
+            if i == n or j == m:
+                cost[i][j] = (n - i) + (m - j)
+                continue
+            a, b = units_a[i], units_b[j]
+            pair = (0 if a.token == b.token else 1 if _substitutable(a, b) else 2) + cost[i + 1][j + 1]
+            cost[i][j] = min(pair, 1 + cost[i + 1][j], 1 + cost[i][j + 1])
+    steps: list[tuple[Unit | None, Unit | None]] = []
+    i = j = 0
+    while i < n or j < m:
+        if i < n and j < m:
+            a, b = units_a[i], units_b[j]
+            step = 0 if a.token == b.token else 1 if _substitutable(a, b) else None
+            if step is not None and cost[i][j] == step + cost[i + 1][j + 1]:
+                steps.append((a, b))
+                i, j = i + 1, j + 1
+                continue
+        if i < n and (j == m or cost[i][j] == 1 + cost[i + 1][j]):
+            steps.append((units_a[i], None))
+            i += 1
+        else:
+            steps.append((None, units_b[j]))
+            j += 1
+    return tuple(AlignedLayer(position, a, b) for position, (a, b) in enumerate(steps, start=1))
 
 
 @dataclass(frozen=True)
@@ -96,21 +145,52 @@ class StageDiff:
         """Weight layers (convs, or fully connected layers in the head)."""
         return self._delta("weight_layers")
 
-    @property
-    def added_a(self) -> tuple[Unit, ...]:
-        return tuple(layer.a for layer in self.layers if layer.added_in_a and layer.a is not None)
+    def _units(self, change: str, side: str) -> tuple[Unit, ...]:
+        return tuple(unit for layer in self.layers if layer.change == change
+                     for unit in (getattr(layer, side),) if unit is not None)
 
     @property
-    def added_b(self) -> tuple[Unit, ...]:
-        return tuple(layer.b for layer in self.layers if layer.added_in_b and layer.b is not None)
+    def added(self) -> tuple[Unit, ...]:
+        """B's layers that A lacks."""
+        return self._units(ADDED, "b")
+
+    @property
+    def removed(self) -> tuple[Unit, ...]:
+        """A's layers that B lacks."""
+        return self._units(REMOVED, "a")
+
+    @property
+    def replaced(self) -> tuple[tuple[Unit, Unit], ...]:
+        """(A's layer, B's layer) where a different conv (or fc) stands in the same place."""
+        return tuple((layer.a, layer.b) for layer in self.layers
+                     if layer.change == REPLACED and layer.a is not None and layer.b is not None)
+
+    @property
+    def changed_a(self) -> tuple[Unit, ...]:
+        """A's layers that differ from B: removed or replaced."""
+        return tuple(layer.a for layer in self.layers if layer.a is not None and layer.change != SAME)
+
+    @property
+    def changed_b(self) -> tuple[Unit, ...]:
+        """B's layers that differ from A: added or replaced."""
+        return tuple(layer.b for layer in self.layers if layer.b is not None and layer.change != SAME)
+
+    def summary(self, label_a: str, label_b: str) -> str:
+        """"conv3_3 added", "conv3_3 3×3 → 1×1": what changes in this stage, in words; "" when nothing."""
+        parts = [f"{unit.head.paper_name} ({unit.token}) added in {label_b}" for unit in self.added]
+        parts += [f"{unit.head.paper_name} ({unit.token}) removed from {label_a}" for unit in self.removed]
+        parts += [f"{a.head.paper_name}: {a.token} in {label_a} → {b.token} in {label_b}" for a, b in self.replaced]
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.label,
             "a_layers": [layer.a.token for layer in self.layers if layer.a],
             "b_layers": [layer.b.token for layer in self.layers if layer.b],
-            "added_a": [unit.head.paper_name for unit in self.added_a],
-            "added_b": [unit.head.paper_name for unit in self.added_b],
+            "added": [unit.head.paper_name for unit in self.added],
+            "removed": [unit.head.paper_name for unit in self.removed],
+            "replaced": [{"a": a.head.paper_name, "a_layer": a.token, "b": b.head.paper_name, "b_layer": b.token}
+                         for a, b in self.replaced],
             **{name: getattr(self, name).to_dict() for name in _STAGE_METRICS},
         }
 
@@ -121,8 +201,8 @@ _STAGE_METRICS = {"params": "params", "macs": "MACs", "activation_bytes": "activ
 
 @dataclass(frozen=True)
 class Comparison:
-    """``a`` and ``b`` aligned by stage; ``added_paths_*`` are the module paths to highlight on each side
-    (an added conv together with its BN and ReLU)."""
+    """``a`` and ``b`` aligned by stage; ``changed_paths_*`` are the module paths to highlight on each side
+    (a changed conv together with its BN and ReLU)."""
 
     a: Report
     b: Report
@@ -137,12 +217,14 @@ class Comparison:
         return self.b.label if self.a.label != self.b.label else f"{self.b.label} #2"
 
     @property
-    def added_paths_a(self) -> frozenset[str]:
-        return frozenset(path for stage in self.stages for unit in stage.added_a for path in unit.paths)
+    def changed_paths_a(self) -> frozenset[str]:
+        """A's removed and replaced layers."""
+        return frozenset(path for stage in self.stages for unit in stage.changed_a for path in unit.paths)
 
     @property
-    def added_paths_b(self) -> frozenset[str]:
-        return frozenset(path for stage in self.stages for unit in stage.added_b for path in unit.paths)
+    def changed_paths_b(self) -> frozenset[str]:
+        """B's added and replaced layers."""
+        return frozenset(path for stage in self.stages for unit in stage.changed_b for path in unit.paths)
 
     @property
     def totals(self) -> dict[str, Delta]:
@@ -161,7 +243,7 @@ class Comparison:
         }
 
     def stage_table(self) -> pd.DataFrame:
-        """One row per stage: each side's layers (paper notation), what each side adds, and the deltas."""
+        """One row per stage: each side's layers (paper notation), what changes, and the deltas."""
         la, lb = self.label_a, self.label_b
         rows = []
         for stage in self.stages:
@@ -169,8 +251,7 @@ class Comparison:
                 "Stage": stage.label,
                 f"{la} layers": ", ".join(layer.a.token for layer in stage.layers if layer.a),
                 f"{lb} layers": ", ".join(layer.b.token for layer in stage.layers if layer.b),
-                f"{la} adds": ", ".join(unit.head.paper_name for unit in stage.added_a),
-                f"{lb} adds": ", ".join(unit.head.paper_name for unit in stage.added_b),
+                "Changes": stage.summary(la, lb),
             }
             for name, title in _STAGE_METRICS.items():
                 delta = getattr(stage, name)
@@ -179,12 +260,11 @@ class Comparison:
         return _frame(rows)
 
     def layer_table(self) -> pd.DataFrame:
-        """One row per aligned position: "conv3_3 (conv1-256)" on each side and the change."""
+        """One row per aligned step: "conv3_3 (conv1-256)" on each side and the change, in words."""
         la, lb = self.label_a, self.label_b
-        change = {"added in a": f"added in {la}", "added in b": f"added in {lb}"}
         return _frame([{
             "Stage": stage.label, "Position": layer.position,
-            la: _describe(layer.a), lb: _describe(layer.b), "Change": change.get(layer.change, layer.change),
+            la: _describe(layer.a), lb: _describe(layer.b), "Change": layer.describe(la, lb),
         } for stage in self.stages for layer in stage.layers])
 
     def totals_table(self) -> pd.DataFrame:
@@ -199,7 +279,7 @@ class Comparison:
             "input_size": [list(self.a.input_size), list(self.b.input_size)],
             "stages": [stage.to_dict() for stage in self.stages],
             "totals": {name: delta.to_dict() for name, delta in self.totals.items()},
-            "added_paths_a": sorted(self.added_paths_a), "added_paths_b": sorted(self.added_paths_b),
+            "changed_paths_a": sorted(self.changed_paths_a), "changed_paths_b": sorted(self.changed_paths_b),
         }
 
 
@@ -228,13 +308,11 @@ def _stage_order(labels_a: list[str], labels_b: list[str]) -> list[str]:
 
 
 def compare(report_a: Report, report_b: Report) -> Comparison:
-    """Align two reports stage by stage (stage i with stage i, head with head) and mark added layers."""
+    """Align two reports stage by stage (stage i with stage i, head with head), classifying every layer."""
     staged_a, staged_b = _stage_units(report_a), _stage_units(report_b)
     stages = []
     for label in _stage_order(list(staged_a), list(staged_b)):
         summary_a, units_a = staged_a.get(label, (None, ()))
         summary_b, units_b = staged_b.get(label, (None, ()))
-        aligned = tuple(AlignedLayer(position, a, b)
-                        for position, (a, b) in enumerate(zip_longest(units_a, units_b), start=1))
-        stages.append(StageDiff(label, summary_a, summary_b, aligned))
+        stages.append(StageDiff(label, summary_a, summary_b, align(units_a, units_b)))
     return Comparison(report_a, report_b, tuple(stages))

@@ -1,4 +1,10 @@
-"""The network as a Graphviz diagram: stages as clusters, one node per layer, shapes on the edges.
+"""The network as a Graphviz diagram: stages as clusters, one node per layer.
+
+Two layouts. ``"stages"`` (the default) puts the stages side by side, each a column of its layers
+with the feature map's size at the top, so the whole of VGG19 fits a 16:9 screen with text large
+enough to read from the back of a room; the details (module path, parameters, MACs) are in each
+node's tooltip. ``"detailed"`` is one long chain of wide nodes with the tensor shape on every
+edge, top-down or left to right (``rankdir``): the one to read on a desk or to print.
 
 Built as DOT text with the ``graphviz`` package, so the app can hand ``.source`` to the browser and
 nothing needs Graphviz's ``dot`` program; only ``diagram_svg`` runs it. BN and ReLU (and dropout in
@@ -22,6 +28,8 @@ HIGHLIGHT_BORDER = "#7A2E5C"
 KIND_FILL = {"conv": "#D4E6F5", "lrn": "#E8E8E8", "pool": "#FBE3C2", "avgpool": "#FBE3C2", "fc": "#D3EFD9"}
 END_FILL = "#FFFFFF"
 FONT = "Helvetica"
+LAYOUTS = ("stages", "detailed")
+STAGES_FONT_SIZE = 14  # points; the app scales the drawing to its column, which keeps it at >= 14 px
 
 
 class GraphvizNotInstalledError(RuntimeError):
@@ -29,28 +37,39 @@ class GraphvizNotInstalledError(RuntimeError):
 
 
 def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str] = frozenset(),
-            rankdir: str = "TB", until: str | None = None) -> graphviz.Digraph:
+            layout: str = "stages", rankdir: str = "TB", until: str | None = None,
+            font_size: float = STAGES_FONT_SIZE, title: bool = True) -> graphviz.Digraph:
     """A Digraph of ``report``: one node per layer in stage clusters, or one node per stage if ``collapsed``.
 
-    ``highlight`` holds module paths (e.g. ``Comparison.added_paths_b``); a node containing any of
-    them is filled with ``HIGHLIGHT_FILL``. ``rankdir`` is Graphviz's: "TB" (top-down) or "LR".
-    ``until`` (a module path) draws the network only up to that layer, as the lesson builds it (no
-    output node; when ``collapsed``, the stages reached so far).
+    ``layout`` is ``"stages"`` (stages side by side, layers stacked inside; ``rankdir`` unused) or
+    ``"detailed"`` (one chain with shapes on the edges, ``rankdir`` "TB" top-down or "LR").
+    ``highlight`` holds module paths (e.g. ``Comparison.changed_paths_b``); a node containing any of
+    them is filled with ``HIGHLIGHT_FILL``. ``until`` (a module path) draws the network only up to
+    that layer, as the lesson builds it (no output node; when ``collapsed``, the stages reached so
+    far). ``font_size`` (points) is the stage layout's text size; the detailed layout's is fixed.
+    ``title=False`` leaves out the stage layout's title line, for a page that has its own heading.
     """
+    if layout not in LAYOUTS:
+        raise ValueError(f"Unknown diagram layout {layout!r}; use one of {', '.join(LAYOUTS)}.")
     marked = frozenset(highlight)
-    height, width = report.input_size
+    units = _units_until(report, until)
+    reached = {unit.stage for unit in units}
+    stages = tuple(stage for stage in report.stages if stage.stage in reached)
+    if layout == "stages" and not collapsed:
+        return _stages_diagram(report, stages, units, marked, until is None, font_size, title)
     graph = graphviz.Digraph(
-        name="vgg_" + re.sub(r"\W+", "_", report.label),
-        graph_attr={"rankdir": rankdir, "label": f"VGG {report.label} at {height}×{width}", "labelloc": "t",
+        name=_graph_name(report),
+        graph_attr={"rankdir": rankdir, "label": _title(report), "labelloc": "t",
                     "fontname": FONT, "nodesep": "0.25", "ranksep": "0.35"},
         node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": "10"},
         edge_attr={"fontname": FONT, "fontsize": "9", "color": "#555555"},
     )
+    if layout == "stages":  # collapsed: one box per stage, in a row
+        graph.attr(rankdir="LR", fontsize=str(font_size))
+        graph.attr("node", fontsize=str(font_size))
+        graph.attr("edge", fontsize=str(font_size * 0.85))
     first_input = report.layers[0].input_shape
     graph.node("input", f"input\\n{format_shape(first_input[1:])}", shape="oval", fillcolor=END_FILL)
-    units = _units_until(report, until)
-    reached = {unit.stage for unit in units}
-    stages = tuple(stage for stage in report.stages if stage.stage in reached)
     if collapsed:
         steps = [(_stage_id(stage), stage.input_shape, stage.output_shape) for stage in stages]
         _add_stage_nodes(graph, stages, units, marked)
@@ -63,6 +82,94 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
         steps.append(("output", (), ()))
     _add_edges(graph, [("input", first_input, first_input), *steps])
     return graph
+
+
+def _graph_name(report: Report) -> str:
+    return "vgg_" + re.sub(r"\W+", "_", report.label)
+
+
+def _title(report: Report) -> str:
+    height, width = report.input_size
+    return f"VGG {report.label} at {height}×{width}"
+
+
+def _stages_diagram(report: Report, stages: tuple[StageSummary, ...], units: tuple[Unit, ...],
+                    marked: frozenset[str], with_output: bool, font_size: float, title: bool) -> graphviz.Digraph:
+    """Stages side by side, each a column of its layers; the first layers of all stages share a rank.
+
+    ``newrank`` lets that rank cross the clusters, and invisible edges between the columns' tops
+    (flat edges, which dot keeps left to right) fix the stages' order. A stage's pool feeds the next
+    column's top: drawn, those edges cut across the boxes, so the reading order says it instead.
+    """
+    size = str(font_size)
+    graph = graphviz.Digraph(
+        name=_graph_name(report),
+        graph_attr={"rankdir": "TB", "newrank": "true", "label": _title(report) + _folded_note(units) if title else "",
+                    "labelloc": "t", "fontname": FONT, "fontsize": size, "nodesep": "0.12", "ranksep": "0.14"},
+        node_attr={"shape": "box", "style": "rounded,filled", "fontname": FONT, "fontsize": size,
+                   "margin": "0.06,0.03", "height": "0.3"},
+        edge_attr={"color": "#555555", "arrowsize": "0.6"},
+    )
+    first_input = report.layers[0].input_shape
+    ends = {"shape": "box", "style": "rounded", "fillcolor": END_FILL}
+    graph.node("input", f"input\\n{format_shape(first_input[1:])}", tooltip=f"input {format_shape(first_input)} "
+               "(N×C×H×W)", **ends)
+    columns = [[unit for unit in units if unit.stage == stage.stage] for stage in stages]
+    for stage, column in zip(stages, columns, strict=True):
+        with graph.subgraph(name=f"cluster_{_stage_id(stage)}") as cluster:
+            cluster.attr(label=_stage_heading(stage), style="rounded,dashed", color="#999999", fontname=FONT,
+                         fontsize=size, margin="6")
+            for unit in column:
+                cluster.node(unit.head.name, _short_label(unit), tooltip=_tooltip(unit),
+                             **_style(unit.head.kind, bool(unit.paths & marked)))
+            for upper, lower in pairwise(column):
+                cluster.edge(upper.head.name, lower.head.name)
+    tops = [column[0].head.name for column in columns if column]
+    if with_output and columns:
+        graph.node("output", f"output\\n{format_shape(report.layers[-1].output_shape[1:])}",
+                   tooltip="the class scores (logits)", **ends)
+        graph.edge(columns[-1][-1].head.name, "output")
+    if tops:  # the input above the first column; the columns' tops on one rank, left to right
+        graph.edge("input", tops[0])
+        with graph.subgraph() as rank:
+            rank.attr(rank="same")
+            for name in tops:
+                rank.node(name)
+    for left, right in pairwise(tops):
+        graph.edge(left, right, style="invis")
+    return graph
+
+
+def _folded_note(units: tuple[Unit, ...]) -> str:
+    """What the stage layout's boxes leave out: " · each conv + BN + ReLU"."""
+    conv = next((unit for unit in units if unit.head.kind == "conv"), None)
+    return f" · each conv{''.join(f' + {name}' for name in conv.folded)}" if conv and conv.folded else ""
+
+
+def _stage_heading(stage: StageSummary) -> str:
+    """"stage 3\\n56×56": the spatial size its layers work at; the head's "head"."""
+    if stage.is_head:
+        return "head"
+    return f"{stage.label}\\n{format_shape(stage.input_shape[2:])}"
+
+
+def _short_label(unit: Unit) -> str:
+    """Two short lines for the stage layout: the paper name and the paper's notation."""
+    head = unit.head
+    if head.kind == "pool":
+        return f"{head.paper_name}\\n→ {format_shape(unit.output_shape[2:])}"
+    if head.kind == "avgpool":
+        return f"avgpool\\n→ {format_shape(head.output_shape[2:])}"
+    if head.kind == "fc":
+        return f"{head.paper_name}\\nFC-{head.output_shape[-1]}"
+    return f"{head.paper_name}\\n{unit.token}"
+
+
+def _tooltip(unit: Unit) -> str:
+    """Everything the short label leaves out, shown on hover."""
+    head = unit.head
+    return (f"{head.paper_name} ({head.name}): {_describe(unit)}; out {format_shape(unit.output_shape[1:])}; "
+            f"{unit.params:,} params, {unit.macs:,} MACs")
 
 
 def _units_until(report: Report, until: str | None) -> tuple[Unit, ...]:

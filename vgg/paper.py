@@ -1,7 +1,7 @@
 """The paper's Table 1 (configurations as columns) generated from the code's own specs.
 
 Each cell holds a stage's layers in the paper's notation (conv3-64, conv1-256, LRN). A layer is
-marked ``added`` when ``vgg.compare`` of the column with its left neighbour says so, the same
+marked ``added`` when ``vgg.compare`` of the column with its left neighbour says it is added or replaced, the same
 stage alignment the Compare view uses, which is what the paper's bold type marks.
 """
 
@@ -45,7 +45,7 @@ def table1(columns: Sequence[str] = PAPER_ORDER) -> Table1:
     """Table 1 for the given configurations (left to right), each compared with its left neighbour."""
     reports = [analyze(name) for name in columns]
     staged = [_column(reports[0], frozenset())]
-    staged += [_column(right, compare(left, right).added_paths_b) for left, right in pairwise(reports)]
+    staged += [_column(right, compare(left, right).changed_paths_b) for left, right in pairwise(reports)]
     by_config = dict(zip(columns, staged, strict=True))
     rows = tuple({name: stages[index] if index < len(stages) else () for name, stages in by_config.items()}
                  for index in range(max(len(stages) for stages in staged)))

@@ -1,7 +1,10 @@
-"""Compare: two configurations side by side (default A vs E), aligned stage by stage, with the
-layers each adds highlighted, the deltas of every total, and optionally one image through both."""
+"""Compare: two configurations side by side (default A vs E): both sides' totals with their difference, the
+layers aligned stage by stage and classified (same, added, removed, replaced), and optionally one image
+through both."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -10,41 +13,65 @@ import vgg
 from explorer import charts, format, resources
 from explorer.sidebar import model_choice_widgets
 from explorer.state import AppState
-from explorer.style import PALETTE, show_chart
+from explorer.style import PALETTE, show_chart, show_diagram
+from explorer.tables import show_table
 
 TITLE = "Compare"
 _TOTALS = {  # Comparison.totals key -> (label, formatter)
     "params": ("Parameters", format.count), "macs": ("MACs", format.count), "flops": ("FLOPs", format.count),
     "depth": ("Weight layers", str), "weight_bytes": ("Weights (fp32)", format.nbytes),
     "activation_bytes": ("Activations", format.nbytes), "peak_activation_bytes": ("Peak activations", format.nbytes),
-    "training_adam_bytes": ("Training step (Adam)", format.nbytes), "receptive_field": ("RF at last pool", str),
+    "training_adam_bytes": ("Training step (Adam)", format.nbytes),
+    "receptive_field": ("RF at last pool", lambda px: f"{px:.0f} px"),
 }
 
 
 def _highlight_added(frame: pd.DataFrame) -> pd.io.formats.style.Styler:
     def colour(row: pd.Series) -> list[str]:
-        added = str(row["Change"]).startswith("added") or row["Change"] == "differs"
+        added = row["Change"] != "same"
         return [f"background-color: {PALETTE['added']}33; font-weight: 700" if added else ""] * len(row)
 
     return frame.style.apply(colour, axis=1)
 
 
-def _totals(comparison: vgg.Comparison) -> None:
-    columns = st.columns(len(_TOTALS) // 2 + 1)
-    for index, (key, (label, formatter)) in enumerate(_TOTALS.items()):
+def _difference(delta: vgg.Delta, formatter: Callable[[float], str]) -> str:
+    """"+10.00 M", "−2.0 KiB", or "equal": no sign (and no arrow) for no change."""
+    if delta.delta is None:
+        return ""
+    if delta.delta == 0:
+        return "equal"
+    text = formatter(abs(delta.delta))
+    return f"+{text}" if delta.delta > 0 else f"−{text}"
+
+
+def _ratio(delta: vgg.Delta) -> str:
+    if delta.ratio is None:
+        return ""
+    return "same" if delta.delta == 0 else f"{delta.ratio:.2f}×"
+
+
+def totals_frame(comparison: vgg.Comparison) -> pd.DataFrame:
+    """Each whole-network quantity for A and for B side by side, the difference B − A, and the ratio."""
+    la, lb = comparison.label_a, comparison.label_b
+    rows = []
+    for key, (label, formatter) in _TOTALS.items():
         delta = comparison.totals[key]
-        if delta.a is None or delta.b is None:
-            continue
-        columns[index % len(columns)].metric(
-            f"{label}: {comparison.label_b}", formatter(delta.b),
-            delta=f"{format.signed(delta.delta, formatter) if key != 'depth' else f'{delta.delta:+d}'} vs "
-                  f"{comparison.label_a}", delta_color="off")
+        rows.append({"Quantity": label, la: "" if delta.a is None else formatter(delta.a),
+                     lb: "" if delta.b is None else formatter(delta.b),
+                     f"{lb} − {la}": _difference(delta, formatter),
+                     f"{lb} / {la}": _ratio(delta)})
+    return pd.DataFrame(rows)
 
 
-def _stage_charts(comparison: vgg.Comparison) -> None:
+def _totals(comparison: vgg.Comparison) -> None:
+    st.table(totals_frame(comparison), hide_index=True)
+
+
+def _stage_charts(comparison: vgg.Comparison, projector: bool) -> None:
     labels = [stage.label for stage in comparison.stages]
     sides = {"params": "Parameters", "macs": "MACs", "activation_bytes": "Activation bytes"}
-    for column, (field, title) in zip(st.columns(len(sides)), sides.items(), strict=True):
+    columns = [st.container() for _ in sides] if projector else st.columns(len(sides))
+    for column, (field, title) in zip(columns, sides.items(), strict=True):
         values = {side: [getattr(stage, field).a if side == comparison.label_a else getattr(stage, field).b
                          for stage in comparison.stages]
                   for side in (comparison.label_a, comparison.label_b)}
@@ -63,18 +90,25 @@ def render(state: AppState) -> None:
     comparison = vgg.compare(report_a, report_b)
     _totals(comparison)
     st.subheader("Stage by stage")
-    st.caption(f"Layers are aligned from the start of each stage, as the paper's Table 1 does; highlighted rows "
-               f"are layers one side adds (in pink in the diagrams below). Δ = {comparison.label_b} − "
+    st.caption(f"Layers are aligned stage by stage, as the paper's Table 1 does: each is the same, added in "
+               f"{comparison.label_b}, removed from {comparison.label_a}, or replaced by a different layer; "
+               f"highlighted rows change (in pink in the diagrams below). Δ = {comparison.label_b} − "
                f"{comparison.label_a}.")
     layer_table = comparison.layer_table()
-    st.dataframe(_highlight_added(layer_table), hide_index=True, key="compare_layers",
-                 height=40 + 35 * len(layer_table))
-    st.dataframe(comparison.stage_table(), hide_index=True, key="compare_stages")
-    _stage_charts(comparison)
-    with st.expander("Diagrams with the added layers highlighted", expanded=False):
-        first, second = st.columns(2)
-        first.graphviz_chart(vgg.diagram(report_a, highlight=comparison.added_paths_a).source)
-        second.graphviz_chart(vgg.diagram(report_b, highlight=comparison.added_paths_b).source)
+    show_table(_highlight_added(layer_table), key="compare_layers", projector=state.projector,
+               height=40 + 35 * len(layer_table))
+    stage_table = comparison.stage_table()
+    la, lb = comparison.label_a, comparison.label_b
+    key_columns = ["Stage", "Changes", f"{la} params", f"{lb} params", "Δ params", "Δ MACs", f"{la} RF", f"{lb} RF"]
+    show_table(stage_table, key="compare_stages", projector=state.projector,
+               static_columns=["Stage", "Changes", "Δ params", "Δ MACs", f"{la} RF", f"{lb} RF"],
+               column_config={name: None for name in stage_table.columns if name not in key_columns})
+    _stage_charts(comparison, state.projector)
+    with st.expander("Diagrams with the changed layers highlighted", expanded=False):
+        st.markdown(f"**{la}**")
+        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source)
+        st.markdown(f"**{lb}**")
+        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source)
     if st.toggle("Run the same image through both", key="compare_run_image",
                  help="Builds both real models (hundreds of MB each); the analysis above needs none."):
         from explorer.views.forward import run_side_by_side  # only when asked: it builds real models

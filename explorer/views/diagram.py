@@ -1,4 +1,5 @@
-"""Diagram: the network as a graph, one cluster per stage, downloadable as DOT (and SVG with Graphviz)."""
+"""Diagram: the network as a graph, stages side by side (or one detailed chain), downloadable as DOT (and SVG
+with Graphviz)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 import vgg
 from explorer import resources
 from explorer.state import AppState
+from explorer.style import show_diagram
 
 TITLE = "Diagram"
 
@@ -19,12 +21,20 @@ def render(state: AppState) -> None:
     left, right = st.columns(2)
     collapsed = left.toggle("Collapse stages", key="diagram_collapsed",
                             help="One box per stage instead of one per layer")
-    across = right.toggle("Left to right", key="diagram_across", help="Fits a wide projector screen better")
-    graph = vgg.diagram(report, collapsed=collapsed, rankdir="LR" if across else "TB")
-    # Top-down at its natural size stays readable; stretched to the page width it would be enormous.
-    st.graphviz_chart(graph.source, width="stretch" if across else "content")
-    st.caption("Each box is a layer (BN and ReLU are folded into their conv), with its parameters and MACs; "
-               "the edges carry the tensor shape (C × H × W) flowing between layers.")
+    detailed = right.toggle("Detailed chain (scrolls)", key="diagram_detailed",
+                            help="One long top-down chain with every layer's parameters, MACs and tensor shapes: "
+                                 "to read on a desk, too tall for a projector")
+    graph = vgg.diagram(report, collapsed=collapsed, layout="detailed" if detailed else "stages")
+    if detailed:
+        st.graphviz_chart(graph.source, width="content")  # at its natural size; stretched it would be enormous
+        st.caption("Each box is a layer (BN and ReLU are folded into their conv), with its parameters and MACs; "
+                   "the edges carry the tensor shape (C × H × W) flowing between layers.")
+    else:  # the page's heading names the network: the drawing leaves its title out, the download keeps it
+        show_diagram(vgg.diagram(report, collapsed=collapsed, title=False).source)
+        st.caption("Read left to right: each column is a stage working at the size on top (H × W), its layers "
+                   "top-down in the paper's notation (conv3-256: a 3×3 conv with 256 output channels, BN and ReLU "
+                   "folded in); a stage's pool feeds the next column. Hover a box for its module path, parameters "
+                   "and MACs.")
     stem = f"vgg-{state.model.config.lower()}{'-bn' if state.model.batch_norm else ''}"
     left, right = st.columns(2)
     left.download_button("Download DOT", graph.source, file_name=f"{stem}.dot", mime="text/vnd.graphviz",

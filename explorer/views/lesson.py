@@ -18,6 +18,7 @@ import streamlit as st
 import vgg
 from explorer import format, resources
 from explorer.state import AppState
+from explorer.tables import show_table
 from vgg.lesson import BuildStep, build_steps
 from vgg.source import (
     SourceListing,
@@ -40,8 +41,11 @@ def code_block(source: SourceListing, highlighted: tuple[int, ...] = ()) -> str:
         css = "hl" if index in marked else ""
         lines.append(f"<span class='ln {css}'><span class=no>{number:4d}</span> "
                      f"{html.escape(line.rstrip())}</span>")
+    # Long lines wrap under their own text (a hanging indent past the line number): a listing that scrolled
+    # sideways cut the very line being taught.
     style = ("<style>.lesson-code{font-family:monospace;font-size:0.82em;background:#f6f8fa;padding:10px;"
-             "border-radius:6px;overflow-x:auto;line-height:1.45}.lesson-code .ln{display:block;white-space:pre}"
+             "border-radius:6px;line-height:1.45}.lesson-code .ln{display:block;white-space:pre-wrap;"
+             "padding-left:9ch;text-indent:-9ch;overflow-wrap:anywhere}"
              ".lesson-code .hl{background:#FFE08A;font-weight:700}.lesson-code .no{color:#888}</style>")
     file_name = source.file.rsplit("/", 2)[-2:]
     caption = f"<div style='color:#666;font-size:0.8em'>{'/'.join(file_name)}, {source.name}</div>"
@@ -65,7 +69,7 @@ def _stepper(count: int) -> int:
     """Slider plus previous/next buttons (keyboard: Left/Right arrows) over 0..count entries read."""
     st.session_state.setdefault(STEP_KEY, 0)
     st.session_state[STEP_KEY] = min(st.session_state[STEP_KEY], count)
-    left, middle, right = st.columns([1, 6, 1])
+    left, middle, right = st.columns([2, 5, 2], vertical_alignment="center")
     left.button("◀ Previous", on_click=_move, args=(-1, count), shortcut="Left", key="lesson_prev",
                 disabled=st.session_state[STEP_KEY] == 0, width="stretch")
     right.button("Next ▶", on_click=_move, args=(1, count), shortcut="Right", key="lesson_next", type="primary",
@@ -77,19 +81,18 @@ def _move(delta: int, count: int) -> None:
     st.session_state[STEP_KEY] = max(0, min(count, st.session_state[STEP_KEY] + delta))
 
 
-def _state_panel(step: BuildStep | None, input_size: tuple[int, int]) -> None:
+def _state_panel(step: BuildStep | None, input_size: tuple[int, int], projector: bool) -> None:
     if step is None:
         st.markdown("**Nothing read yet.** `in_channels = 3` (an RGB image), the output is the input: "
                     f"`{format.shape((1, 3, *input_size))}`.")
         return
     st.markdown(f"**Entry {step.index + 1}: `{step.token}`** ({'a conv' if step.kind == 'conv' else step.kind}) "
                 f"appends {len(step.appended)} module{'s' if len(step.appended) > 1 else ''}:")
-    st.dataframe(pd.DataFrame([{"Module": row.name, "Paper name": row.paper_name, "Type": row.type,
-                                "Output shape": format.shape(row.output_shape), "Params": row.params,
-                                "MACs": row.macs} for row in step.appended]), hide_index=True,
-                 key=f"lesson_appended_{step.index}")
-    first, second = st.columns(2)
-    third, fourth = st.columns(2)
+    show_table(pd.DataFrame([{"Module": row.name, "Paper name": row.paper_name, "Type": row.type,
+                              "Output shape": format.shape(row.output_shape), "Params": row.params,
+                              "MACs": row.macs} for row in step.appended]),
+               key=f"lesson_appended_{step.index}", projector=projector)
+    first, second, third, fourth = st.columns([2, 3, 2, 2])
     first.metric("in_channels", step.in_channels_after,
                  delta=step.in_channels_after - step.in_channels_before or None, delta_color="off")
     second.metric("Output shape", format.shape(step.output_shape[1:]))
@@ -105,21 +108,21 @@ def _features_section(state: AppState, report: vgg.Report) -> None:
                 "output channels, `M` a 2×2 max pool" + (", `conv1-N` a 1×1 convolution, `LRN` local response "
                 "normalisation" if any(not isinstance(entry, int) and entry != "M" for entry in spec.to_list()) else "")
                 + ".")
-    st.code(f"cfg = {spec.to_list()!r}", language="python")
+    st.code(f"cfg = {spec.to_list()!r}", language="python", wrap_lines=True)
     st.subheader("2. `make_features` reads it, one entry at a time")
     current = _stepper(len(steps))
     st.html(_entry_chips(steps, current))
     step = steps[current - 1] if current else None
-    code, panel = st.columns([6, 5])
-    with code:
-        st.html(code_block(make_features_listing(), step.source_lines if step else ()))
-    with panel:
-        _state_panel(step, state.input_size)
+    # The listing takes the page's width: in a half-width column it cut the line being taught.
+    st.html(code_block(make_features_listing(), step.source_lines if step else ()))
+    _state_panel(step, state.input_size, state.projector)
     if step is not None:  # the network so far ends with the last module this entry appended
         newest = {row.name for row in step.appended}
-        graph = vgg.diagram(report, highlight=newest, until=step.appended[-1].name, rankdir="LR")
-        st.graphviz_chart(graph.source, width="stretch")
-        st.caption("The network so far; the layers this entry appended are highlighted.")
+        graph = vgg.diagram(report, highlight=newest, until=step.appended[-1].name)
+        # At its natural size it grows step by step at the scale of the Diagram view's whole network.
+        st.graphviz_chart(graph.source, width="content")
+        st.caption("The network so far, stage by stage as in the Diagram view; the layers this entry appended "
+                   "are highlighted.")
     if current == len(steps):
         st.success(f"`features` is complete: {len(spec.convs)} convolutions and {spec.num_pools} pools, "
                    f"{format.count(steps[-1].params_so_far)} parameters, output "
@@ -139,7 +142,7 @@ def _classifier_section(report: vgg.Report) -> None:
     st.html(code_block(make_classifier_listing()))
 
 
-def _init_section(report: vgg.Report) -> None:
+def _init_section(report: vgg.Report, projector: bool) -> None:
     st.subheader("4. Initialisation")
     st.markdown("Before any training, weights are random but not arbitrary: Kaiming normal with `fan_out` for the "
                 "convolutions (std = √(2 / (k² · C_out)), so signals neither vanish nor explode through ReLUs), "
@@ -150,7 +153,7 @@ def _init_section(report: vgg.Report) -> None:
              "std of the weights": round(math.sqrt(2 / (row.kernel_size[0] * row.kernel_size[1]
                                                         * row.output_shape[1])), 4)}
             for row in report.layers if row.kind == "conv"]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="lesson_init")
+    show_table(pd.DataFrame(rows), key="lesson_init", projector=projector)
 
 
 def _forward_section(state: AppState, report: vgg.Report) -> None:
@@ -181,5 +184,5 @@ def render(state: AppState) -> None:
                "the code is this project's own, read from its source as it runs.")
     _features_section(state, report)
     _classifier_section(report)
-    _init_section(report)
+    _init_section(report, state.projector)
     _forward_section(state, report)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from explorer import resources
 from explorer.state import AppState, ModelChoice
+from explorer.tables import show_table
 from vgg.paper import table1
 from vgg.published import PAPER_PARAMS_MILLIONS, PUBLISHED
 
@@ -61,16 +62,13 @@ def render(state: AppState) -> None:
                 "cannot drift from the models the other views build.")
     st.subheader("Table 1: ConvNet configurations")
     st.caption("Columns left to right get deeper; **bold** (pink) marks the layers a column adds to its left "
-               "neighbour, as in the paper. conv⟨k⟩-⟨c⟩ is a k×k convolution with c channels; every conv is "
-               "followed by ReLU (not shown, as in the paper).")
+               "neighbour or puts in place of one of its layers, as in the paper. conv⟨k⟩-⟨c⟩ is a k×k "
+               "convolution with c channels; every conv is followed by ReLU (not shown, as in the paper).")
     st.html(_table1_html())
     st.subheader("Table 2: number of parameters")
-    st.dataframe(_table2(), hide_index=True, key="paper_table2", column_config={
-        "This code": st.column_config.NumberColumn(format="localized")})
+    show_table(_table2(), key="paper_table2", projector=state.projector)
     st.subheader("torchvision's published checkpoints")
-    st.dataframe(_published(), hide_index=True, key="paper_published", column_config={
-        "Params (published)": st.column_config.NumberColumn(format="localized"),
-        "Params (this code)": st.column_config.NumberColumn(format="localized")})
+    show_table(_published(), key="paper_published", projector=state.projector)
     st.caption("acc@1 / acc@5: ImageNet-1K validation, single 224 crop, from torchvision. GMACs are "
                "multiply-accumulates of the convolutions and linear layers at 224 × 224 (torchvision's "
                "`_ops`, which its docs label GFLOPS; FLOPs are twice that).")

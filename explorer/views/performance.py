@@ -18,7 +18,7 @@ from explorer import charts, format, perf_charts, resources
 from explorer.state import AppState
 from explorer.style import show_chart
 from explorer.views.forward import load_model
-from vgg.perf import BenchReport, DeviceInfo, LayerProfile, describe_device, layout_of, run_bench
+from vgg.perf import BenchReport, DeviceInfo, LayerProfile, Roofline, describe_device, layout_of, run_bench
 
 TITLE = "Performance"
 BATCH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -132,25 +132,61 @@ def _results(report: BenchReport) -> None:
         show_chart(charts.horizontal_bars([perf_charts.GROUP_LABELS[g] for g in shares], list(shares.values()),
                                           title="Share of the time", x_title="fraction of the layer times"),
                    key="perf_shares")
-        st.caption(f"Timing every layer adds {profile.overhead:+.1%} to a forward pass "
-                   f"({profile.timed_seconds * 1e3:,.1f} ms against {profile.plain_seconds * 1e3:,.1f} ms, "
-                   "median of paired runs).")
+        st.caption(overhead_sentence(profile.overhead, profile.timed_seconds, profile.plain_seconds))
     _layer_table(profile, reference)
+    _roofline(report.roofline(profile))
     _sweep(report)
 
 
+NOISE = 0.02  # paired medians on a shared machine move by a few percent from run to run
+
+
+def overhead_sentence(overhead: float, timed_seconds: float, plain_seconds: float) -> str:
+    """What timing each layer costs, in words; a saving (or a cost under ``NOISE``) is said to be noise."""
+    times = f"{timed_seconds * 1e3:,.1f} ms timed against {plain_seconds * 1e3:,.1f} ms untimed, median of paired runs"
+    if overhead < NOISE:
+        return (f"Timing every layer adds no measurable time to a forward pass: the difference ({times}) is within "
+                "the run-to-run noise of this machine.")
+    return f"Timing every layer adds {overhead:.1%} to a forward pass ({times})."
+
+
 def _layer_table(profile: LayerProfile, reference: float | None) -> None:
+    # Layers without MACs (ReLU, pooling) have no GFLOP/s: an empty cell, not "None".
     frame = pd.DataFrame([{"Paper name": layer.paper_name, "Module": layer.name, "Kind": layer.kind,
-                           "MACs": layer.macs, "ms": layer.seconds * 1e3, "GFLOP/s": layer.gflops,
+                           "MACs": layer.macs, "ms": layer.seconds * 1e3,
+                           "GFLOP/s": "" if layer.gflops is None else f"{layer.gflops:,.1f}",
                            "Of the probe": layer.fraction_of(reference)} for layer in profile.layers])
     st.dataframe(frame, hide_index=True, key="perf_layers", column_config={
         "MACs": st.column_config.NumberColumn(format="compact"),
         "ms": st.column_config.NumberColumn(format="%.3f"),
-        "GFLOP/s": st.column_config.NumberColumn(format="%.1f"),
         "Of the probe": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
     st.caption("GFLOP/s = 2 × MACs / time. On the CPU, a layer's time is the wall clock around its call; on a GPU, "
                "CUDA events. A layer can pass 100% of the probe when its shape suits the hardware better than the "
                "square matmul does.")
+
+
+def _roofline(line: Roofline) -> None:
+    roof = line.roof
+    st.subheader(f"Roofline: {line.fraction:.0%} of what the hardware allows")
+    st.markdown(line.sentence())
+    left, right = st.columns([3, 2])
+    with left:
+        show_chart(perf_charts.roofline_chart(line, title=f"Roofline, {roof.precision}, batch {line.batch_size}"),
+                   key="perf_roofline")
+    with right:
+        frame = pd.DataFrame([{"Paper name": layer.paper_name, "Bound by": layer.limit, "FLOP/byte": layer.intensity,
+                               "Bound ms": layer.bound_seconds * 1e3, "Measured ms": layer.measured_seconds * 1e3,
+                               "Of the bound": layer.fraction} for layer in line.layers if layer.flops])
+        st.dataframe(frame, hide_index=True, key="perf_roofline_table", column_config={
+            "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
+            "Bound ms": st.column_config.NumberColumn(format="%.3f"),
+            "Measured ms": st.column_config.NumberColumn(format="%.3f"),
+            "Of the bound": st.column_config.NumberColumn(format="percent")})
+    st.caption(f"Roofs measured here: a {roof.precision} matmul ({roof.peak_gflops:,.1f} GFLOP/s) and a streaming "
+               f"copy/triad ({roof.bandwidth_gbs:,.1f} GB/s); the ridge is at {roof.ridge:,.1f} FLOP per byte. A "
+               "layer's bytes are its weights, input and output, each moved once; its bound is the larger of "
+               "FLOPs / peak and bytes / bandwidth. The network's bound sums every layer (ReLU and pooling as "
+               "memory traffic). Small layers can pass 100% when their weights stay in the cache.")
 
 
 def _sweep(report: BenchReport) -> None:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules listed here are imported lazily so `python -m vgg summary` does not import the image stack.
-SUBCOMMAND_MODULES = ("summary", "compare", "diagram", "predict", "bench", "train", "experiment")
+SUBCOMMAND_MODULES = ("summary", "compare", "diagram", "predict", "bench", "export", "train", "experiment")
 USAGE_ERROR = 2
 
 

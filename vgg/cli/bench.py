@@ -1,6 +1,8 @@
 """``python -m vgg bench CONFIG``: measured speed and memory of a VGG on this machine (random weights):
-per-layer latency and GFLOP/s against a matmul probe, time shares, throughput over batch sizes for
-each precision and layout, and measured memory beside the analysis' estimate. --json for one object."""
+per-layer latency and GFLOP/s against a matmul probe, each layer's roofline (compute- or memory-bound,
+its bound against its time), time shares, throughput over batch sizes for each precision (weights
+converted once, not autocast) and layout, and measured memory beside the analysis' estimate. --json
+for one object."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from vgg.configs import CONFIG_TITLES
 from vgg.devices import DEVICE_CHOICES
 from vgg.guards import check_resources
 from vgg.inference import prepare
-from vgg.perf import PRECISIONS, BenchReport, LayerProfile, Sweep, layout_of, run_bench
+from vgg.perf import PRECISIONS, BenchReport, LayerProfile, Roofline, Sweep, layout_of, run_bench
 
 LAYER_HEADERS = ("Paper name", "Module", "Kind", "MACs", "ms", "GFLOP/s", "of probe")
+ROOFLINE_HEADERS = ("Paper name", "Bound by", "FLOP/byte", "Bound ms", "Measured ms", "Of the bound")
 SWEEP_HEADERS = ("Precision", "Layout", "Batch", "ms/batch", "images/s", "GFLOP/s", "Est. memory", "Measured")
 
 
@@ -92,11 +95,14 @@ def render(report: BenchReport) -> str:
              f"({device.threads} threads) · random weights", ""]
     lines += [f"Matmul probe, {p.precision}: {p.size}x{p.size} in {p.seconds * 1e3:.1f} ms = {p.gflops:,.1f} GFLOP/s"
               for p in report.probes]
+    memory = report.memory
+    lines.append(f"Memory probe: copy {memory.copy_gbs:,.1f} GB/s, triad {memory.triad_gbs:,.1f} GB/s over "
+                 f"{mib(memory.array_bytes)} arrays")
     if device.datasheet_tflops:
         lines.append(f"Datasheet dense bf16/fp16 peak of this GPU: {device.datasheet_tflops:,.0f} TFLOP/s")
     lines += [f"Note: {note}" for note in device.notes]
     for profile in report.profiles:
-        lines += ["", *profile_lines(profile, report)]
+        lines += ["", *profile_lines(profile, report), "", *roofline_lines(report.roofline(profile))]
     lines += ["", *sweep_lines(report.sweep), "", *memory_lines(report)]
     return "\n".join(lines)
 
@@ -120,6 +126,16 @@ def profile_lines(profile: LayerProfile, report: BenchReport) -> list[str]:
             f"Time in: {shares}",
             f"Per-layer timing overhead: {profile.overhead:+.1%} ({profile.timed_seconds * 1e3:,.1f} ms timed per "
             f"layer vs {profile.plain_seconds * 1e3:,.1f} ms plain)"]
+
+
+def roofline_lines(line: Roofline) -> list[str]:
+    rows = [(layer.paper_name, layer.limit, "" if not layer.flops else f"{layer.intensity:,.1f}",
+             f"{layer.bound_seconds * 1e3:.3f}", f"{layer.measured_seconds * 1e3:.3f}", _percent(layer.fraction))
+            for layer in line.layers if layer.flops]
+    roof = line.roof
+    return [f"Roofline, {roof.precision}: peak {roof.peak_gflops:,.1f} GFLOP/s, bandwidth {roof.bandwidth_gbs:,.1f} "
+            f"GB/s, ridge {roof.ridge:,.1f} FLOP/byte (layers with FLOPs; the sum below counts every layer)",
+            format_table(ROOFLINE_HEADERS, rows, (False, False, True, True, True, True)), line.sentence()]
 
 
 def sweep_lines(sweep: Sweep) -> list[str]:

@@ -35,14 +35,12 @@ def _signed(value: int | None) -> str:
 
 def render(comparison: Comparison) -> str:
     la, lb = comparison.label_a, comparison.label_b
-    stage_rows = [(stage.label,
-                   ", ".join(unit.head.paper_name for unit in stage.added_a) or "-",
-                   ", ".join(unit.head.paper_name for unit in stage.added_b) or "-",
+    stage_rows = [(stage.label, stage.summary(la, lb) or "same",
                    _signed(stage.params.delta), _signed(stage.macs.delta), _signed(stage.depth.delta),
                    f"{stage.receptive_field.a or '-'} -> {stage.receptive_field.b or '-'}")
                   for stage in comparison.stages]
-    stages = format_table(("Stage", f"{la} adds", f"{lb} adds", "Δ params", "Δ MACs", "Δ depth", "RF at end"),
-                          stage_rows, (False, False, False, True, True, True, True))
+    stages = format_table(("Stage", "Changes", "Δ params", "Δ MACs", "Δ depth", "RF at end"),
+                          stage_rows, (False, False, True, True, True, True))
     total_rows = [(name, "-" if delta.a is None else f"{delta.a:,}", "-" if delta.b is None else f"{delta.b:,}",
                    _signed(delta.delta), "" if delta.ratio is None else f"{delta.ratio:.3f}")
                   for name, delta in comparison.totals.items()]

@@ -7,16 +7,19 @@ import sys
 
 from vgg.cli import USAGE_ERROR
 from vgg.cli._config_args import CONFIG_HELP, add_input_size, analyze_arg
-from vgg.diagram import GraphvizNotInstalledError, diagram, diagram_svg
+from vgg.diagram import LAYOUTS, GraphvizNotInstalledError, diagram, diagram_svg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("diagram", help="the network as a Graphviz diagram (DOT or SVG)",
                                    description="Stages as clusters, one node per layer (BN and ReLU folded into "
-                                               "their conv), tensor shapes on the edges.")
+                                               "their conv): side by side (stages), or one chain with tensor "
+                                               "shapes on the edges (detailed).")
     parser.add_argument("config", metavar="CONFIG", help=CONFIG_HELP)
     parser.add_argument("--bn", action="store_true", help="with batch normalisation")
     parser.add_argument("--collapsed", action="store_true", help="one node per stage")
+    parser.add_argument("--layout", choices=LAYOUTS, default="stages",
+                        help="stages: side by side, fits a screen (default); detailed: one top-down chain")
     parser.add_argument("--format", choices=("dot", "svg"), default="dot",
                         help="dot (text, default) or svg (runs Graphviz's dot)")
     add_input_size(parser)
@@ -24,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    graph = diagram(analyze_arg(args.config, args.bn, args.input_size), collapsed=args.collapsed)
+    graph = diagram(analyze_arg(args.config, args.bn, args.input_size), collapsed=args.collapsed,
+                    layout=args.layout)
     if args.format == "dot":
         print(graph.source)
         return 0

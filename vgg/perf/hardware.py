@@ -1,23 +1,22 @@
-"""What the device is and what it can do: its name, size, the precisions worth measuring on it, and
-the autocast context that runs a forward in one of them.
+"""What the device is and what it can do: its name, size, and the precisions worth measuring on it.
 
-A precision is offered only where the hardware computes it natively. bf16 on a CPU without
-AVX512-BF16/AMX is emulated and slower than fp32, and fp16 on a CPU has no fast kernels at all, so
-measuring them would only show the emulation. MPS is measured in fp32 only.
+A precision is offered only where the hardware computes it natively (``vgg.precision``): bf16 on a
+CPU without AVX512-BF16/AMX is emulated and slower than fp32, and fp16 on a CPU has no fast kernels
+at all, so measuring them would only show the emulation. MPS is measured in fp32 only. Every
+precision is measured with the weights converted once (``vgg.precision.converted_copy``), never
+under autocast.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
-from vgg.devices import cpu_has_native_bf16, cpu_model
-
-PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+from vgg.devices import cpu_model
+from vgg.precision import check_precision, native_precisions
 
 # NVIDIA's datasheet figures for dense (no sparsity) bf16 = fp16 tensor-core throughput, in TFLOP/s.
 # Matched in order against torch's device name, so the specific names come first. A GPU not listed
@@ -79,40 +78,13 @@ def _physical_memory() -> int | None:
 
 
 def supported_precisions(device: torch.device) -> tuple[str, ...]:
-    if device.type == "cuda":
-        # including_emulation=False: before Ampere (8.0) bf16 is emulated, slower than fp16.
-        native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
-        return ("fp32", "bf16", "fp16") if native_bf16 else ("fp32", "fp16")
-    if device.type == "cpu" and cpu_has_native_bf16():
-        return ("fp32", "bf16")
-    return ("fp32",)
+    return native_precisions(device)
 
 
 def check_precisions(device: torch.device, precisions: tuple[str, ...]) -> tuple[str, ...]:
-    """``precisions`` in order without repeats; ValueError naming why one cannot be measured here."""
-    supported = supported_precisions(device)
-    for precision in precisions:
-        if precision not in PRECISIONS:
-            raise ValueError(f"Unknown precision {precision!r}: use {', '.join(PRECISIONS)}.")
-        if precision not in supported:
-            raise ValueError(f"{precision} is not measured on {device}: {_why_not(device, precision)} "
-                             f"Available here: {', '.join(supported)}.")
+    """``precisions`` in order without repeats; PrecisionError naming why one cannot be measured here."""
     if not precisions:
         raise ValueError("Choose at least one precision.")
+    for precision in precisions:
+        check_precision(device, precision)
     return tuple(dict.fromkeys(precisions))
-
-
-def _why_not(device: torch.device, precision: str) -> str:
-    if device.type == "cpu":
-        return ("this CPU has no AVX512-BF16 or AMX, so bf16 is emulated and slower than fp32." if precision == "bf16"
-                else "CPUs have no fast fp16 kernels.")
-    if device.type == "mps":
-        return "MPS is measured in fp32 only."
-    return "this GPU predates native bf16 (compute capability 8.0)."
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """The forward's precision: fp32 as the model is, or autocast's mixed bf16/fp16 (weights stay fp32)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=PRECISIONS[precision])

@@ -17,9 +17,10 @@ import torch
 from vgg.analysis import analyze
 from vgg.inference import ForwardResult, forward_with_features
 from vgg.model import VGG
-from vgg.perf.hardware import autocast, check_precisions
-from vgg.perf.layout import MEMORY_FORMATS, layout_of
+from vgg.perf.hardware import check_precisions
+from vgg.perf.layout import MEMORY_FORMATS, converted_copy, layout_of
 from vgg.perf.timing import check_counts, median, seconds_once
+from vgg.precision import PRECISIONS
 
 TIME_GROUPS = ("conv", "fc", "other")  # the shares reported: convolutions, fully connected, everything else
 
@@ -88,32 +89,33 @@ class LayerProfile:
 def profile_layers(model: VGG, x: torch.Tensor, *, precision: str = "fp32", repeats: int = 5,
                    warmup: int = 1, on_round: Callable[[int, int], None] | None = None) -> LayerProfile:
     """Median time of every layer of ``model`` on ``x`` (N, 3, H, W), with each layer's MACs from the
-    analysis. ``on_round(done, total)`` after each round."""
+    analysis. A ``precision`` other than the model's runs on a copy with its weights converted once
+    (``converted_copy``), never under autocast. ``on_round(done, total)`` after each round."""
     device = next(model.parameters()).device
     check_precisions(device, (precision,))
     check_counts(repeats=repeats, warmup=warmup)
-    # The plain call must see what forward_with_features makes of x: the model's device and layout.
-    x = x.to(device).contiguous(memory_format=MEMORY_FORMATS[layout_of(model)])
+    network = converted_copy(model, precision)
+    # The plain call must see what forward_with_features makes of x: the model's device, dtype and layout.
+    x = x.to(device, PRECISIONS[precision]).contiguous(memory_format=MEMORY_FORMATS[layout_of(model)])
     passes: list[ForwardResult] = []
 
     def timed() -> None:
-        passes.append(forward_with_features(model, x, layers=()))  # keep nothing: the pass frees as it goes
+        passes.append(forward_with_features(network, x, layers=()))  # keep nothing: the pass frees as it goes
 
     def plain() -> None:
         with torch.inference_mode():
-            model(x)
+            network(x)
 
-    with autocast(device, precision):
-        for _ in range(warmup):
-            timed(), plain()
-        passes.clear()
-        samples: dict[str, list[float]] = {"timed": [], "plain": []}
-        for round_index in range(repeats):
-            order = [("timed", timed), ("plain", plain)]
-            for label, function in order if round_index % 2 == 0 else order[::-1]:
-                samples[label].append(seconds_once(function, device))
-            if on_round is not None:
-                on_round(round_index + 1, repeats)
+    for _ in range(warmup):
+        timed(), plain()
+    passes.clear()
+    samples: dict[str, list[float]] = {"timed": [], "plain": []}
+    for round_index in range(repeats):
+        order = [("timed", timed), ("plain", plain)]
+        for label, function in order if round_index % 2 == 0 else order[::-1]:
+            samples[label].append(seconds_once(function, device))
+        if on_round is not None:
+            on_round(round_index + 1, repeats)
     ratios = [t / p for t, p in zip(samples["timed"], samples["plain"], strict=True)]
     return LayerProfile(str(device), precision, layout_of(model), tuple(x.shape), repeats,
                         _layer_times(model, x, passes), median(samples["timed"]), median(samples["plain"]),

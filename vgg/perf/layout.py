@@ -1,5 +1,6 @@
 """Memory layouts: the fast path (channels_last, NHWC, what ``vgg.prepare`` makes on CPU and CUDA)
-and the plain path (NCHW, the model as built), and a plain copy of a prepared model to compare with.
+and the plain path (NCHW, the model as built), a plain copy of a prepared model to compare with, and
+a copy with its weights converted to another precision.
 
 The copy never touches the original (the app's cached models are shared between sessions): it
 deep-copies ``features`` into NCHW and *shares* the classifier, whose 2-D weights look the same in
@@ -15,6 +16,7 @@ from torch import nn
 
 from vgg.builders import build
 from vgg.model import VGG
+from vgg.precision import PRECISIONS, precision_of
 
 CHANNELS_LAST, NCHW = "channels_last", "nchw"
 MEMORY_FORMATS = {CHANNELS_LAST: torch.channels_last, NCHW: torch.contiguous_format}
@@ -45,8 +47,24 @@ def plain_layout_copy(model: VGG) -> VGG:
     return twin
 
 
+def converted_copy(model: VGG, precision: str) -> VGG:
+    """``model`` itself if its weights are already in ``precision``; else a twin in eval mode on the same
+    device and in the same memory format with every weight and buffer converted once (VGG16 in bf16:
+    264 MB). Never modifies ``model``."""
+    if precision_of(model) == precision:
+        return model
+    dtype = PRECISIONS[precision]
+    num_classes = model.classifier[-1].out_features
+    twin = build(model.spec, batch_norm=model.batch_norm, num_classes=num_classes, device="meta")
+    state = {name: value.to(dtype) if value.is_floating_point() else value  # keeps channels_last strides
+             for name, value in model.state_dict().items()}
+    twin.load_state_dict(state, assign=True)
+    return twin.eval()
+
+
 def random_input(model: VGG, batch_size: int, input_size: tuple[int, int], layout: str) -> torch.Tensor:
-    """A (N, 3, H, W) batch on the model's device, in ``layout``; values do not change dense kernels' speed."""
-    device = next(model.parameters()).device
-    x = torch.randn(batch_size, 3, *input_size, device=device)
+    """A (N, 3, H, W) batch on the model's device, in its dtype and in ``layout``; values do not change
+    dense kernels' speed."""
+    weight = next(model.parameters())
+    x = torch.randn(batch_size, 3, *input_size, device=weight.device, dtype=weight.dtype)
     return x.contiguous(memory_format=MEMORY_FORMATS[layout])

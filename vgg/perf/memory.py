@@ -27,6 +27,7 @@ import torch
 
 from vgg.analysis import Report
 from vgg.devices import synchronize
+from vgg.precision import PRECISIONS
 
 # The estimate is the analysis' peak_activation_bytes: the largest input + output that one layer
 # holds at once. Measured on this project's CPU at batch 4, the channels_last path needs that (within
@@ -48,13 +49,11 @@ _CGROUP_LIMITS = (  # (limit, usage): cgroup v2, then v1; a container's limit is
 def forward_estimate_bytes(report: Report, precision: str = "fp32") -> int:
     """Bytes one inference pass of ``report``'s batch needs besides the weights.
 
-    The fp32 activations figure is kept under autocast too (an upper bound: bf16 halves most of
-    them). Autocast also casts each weight to 16 bits for its op: the largest one is added.
+    A 16-bit precision runs on converted weights (``vgg.perf.layout.converted_copy``), so its
+    activations are 16-bit too: the figure of an fp32 report is scaled by the element size.
     """
-    estimate = report.totals.peak_activation_bytes
-    if precision != "fp32":
-        estimate += 2 * max(row.params for row in report.layers)
-    return estimate
+    element = PRECISIONS[precision].itemsize
+    return report.totals.peak_activation_bytes * element // getattr(torch, report.dtype).itemsize
 
 
 def fits(estimate: int, available: int | None) -> bool:

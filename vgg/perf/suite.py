@@ -1,5 +1,5 @@
-"""The whole benchmark of one prepared model: matmul probes, per-layer profiles, the throughput sweep,
-and the analysis' memory estimates, as one ``BenchReport``."""
+"""The whole benchmark of one prepared model: matmul and memory probes, per-layer profiles and their
+rooflines, the throughput sweep, and the analysis' memory estimates, as one ``BenchReport``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from vgg.perf.hardware import DeviceInfo, check_precisions, describe_device
 from vgg.perf.layers import LayerProfile, profile_layers
 from vgg.perf.layout import available_layouts, layout_of, random_input
 from vgg.perf.probe import MatmulProbe, matmul_probe
+from vgg.perf.roofline import MemoryProbe, Roofline, memory_probe, profile_roofline
 from vgg.perf.sweep import Progress, Sweep, check_batch_sizes, throughput_sweep
 
 
@@ -27,15 +28,24 @@ class BenchReport:
     profiles: tuple[LayerProfile, ...]  # one per precision, in the model's own layout
     sweep: Sweep
     analysis: Report  # at the profile's batch size: the memory estimates
+    memory: MemoryProbe  # the bandwidth roof
 
     def probe(self, precision: str) -> MatmulProbe | None:
         return next((probe for probe in self.probes if probe.precision == precision), None)
+
+    def roofline(self, profile: LayerProfile) -> Roofline:
+        probe = self.probe(profile.precision)
+        if probe is None:
+            raise ValueError(f"No {profile.precision} matmul probe in this report.")
+        return profile_roofline(profile, self.analysis, probe, self.memory)
 
     def to_dict(self) -> dict[str, Any]:
         totals = self.analysis.totals
         return {
             "config": self.config, "batch_norm": self.batch_norm, "input_size": list(self.input_size),
             "device": self.device.to_dict(), "probes": [probe.to_dict() for probe in self.probes],
+            "memory_probe": self.memory.to_dict(),
+            "rooflines": [self.roofline(profile).to_dict() for profile in self.profiles],
             "profiles": [self._profile_dict(profile) for profile in self.profiles], "sweep": self.sweep.to_dict(),
             "memory_estimates": {
                 "batch_size": self.analysis.batch_size, "weight_bytes": totals.weight_bytes,
@@ -68,10 +78,12 @@ def run_bench(model: VGG, *, input_size: tuple[int, int] = (224, 224), batch_siz
     progress = on_progress or (lambda done, total, label: None)
     per_precision = 1 + repeats  # the probe, then one step per profile round
     sweep_steps = len(sizes) * len(chosen) * len(layouts or available_layouts(model))
-    total = len(chosen) * per_precision + sweep_steps
+    total = 1 + len(chosen) * per_precision + sweep_steps
+    progress(0, total, "memory bandwidth probe")
+    memory = memory_probe(device, repeats=max(3, repeats))
     probes, profiles = [], []
     for index, precision in enumerate(chosen):
-        base = index * per_precision
+        base = 1 + index * per_precision
         progress(base, total, f"matmul probe, {precision}")
         probes.append(matmul_probe(device, precision, size=probe_size))
         progress(base + 1, total, f"per-layer profile, {precision}")
@@ -81,11 +93,11 @@ def run_bench(model: VGG, *, input_size: tuple[int, int] = (224, 224), batch_siz
             on_round=lambda done, _, base=base, precision=precision: progress(
                 base + 1 + done, total, f"per-layer profile, {precision}")))
         del x
-    start = len(chosen) * per_precision
+    start = 1 + len(chosen) * per_precision
     sweep = throughput_sweep(
         model, batch_sizes=sizes, input_size=input_size, precisions=chosen, layouts=layouts, repeats=repeats,
         warmup=warmup, on_progress=lambda done, steps, label: progress(start + done * sweep_steps // steps,
                                                                        total, label))
     analysis = analyze(model.spec, batch_norm=model.batch_norm, input_size=input_size, batch_size=profile_batch)
     return BenchReport(find_named_config(model.spec) or model.spec.to_text(), model.batch_norm, tuple(input_size),
-                       info, tuple(probes), tuple(profiles), sweep, analysis)
+                       info, tuple(probes), tuple(profiles), sweep, analysis, memory)

@@ -15,8 +15,8 @@ import torch
 
 from vgg.analysis import analyze
 from vgg.model import VGG
-from vgg.perf.hardware import autocast, check_precisions
-from vgg.perf.layout import available_layouts, plain_layout_copy, random_input
+from vgg.perf.hardware import check_precisions
+from vgg.perf.layout import available_layouts, converted_copy, plain_layout_copy, random_input
 from vgg.perf.memory import SAFETY_FACTOR, PeakMemory, available_bytes, fits, forward_estimate_bytes
 from vgg.perf.timing import check_counts, median, sample_seconds, seconds_once
 
@@ -75,7 +75,8 @@ def throughput_sweep(model: VGG, *, batch_sizes: Sequence[int], input_size: tupl
                      on_progress: Progress | None = None) -> Sweep:
     """Time ``model`` at each batch size, for each precision and layout (default: every layout the model
     can run, see ``vgg.perf.layout``). ``memory_budget`` (bytes) replaces the device's free memory,
-    read before each batch otherwise. ``model`` is only read; the plain layout runs on a copy."""
+    read before each batch otherwise. ``model`` is only read; the plain layout runs on a copy, and a
+    precision other than the model's on a copy with its weights converted once (not autocast)."""
     device = next(model.parameters()).device
     precisions = check_precisions(device, tuple(precisions))
     sizes = check_batch_sizes(batch_sizes)
@@ -88,16 +89,18 @@ def throughput_sweep(model: VGG, *, batch_sizes: Sequence[int], input_size: tupl
     for layout in layouts:
         network = model if layout == available_layouts(model)[0] else plain_layout_copy(model)
         for precision in precisions:
+            converted = converted_copy(network, precision)  # weights converted once, not autocast
             for index, size in enumerate(sizes):
                 progress(done, total, f"{precision}, {layout}, batch {size}")
                 budget = memory_budget if memory_budget is not None else available_bytes(device)
-                outcome = _measure_point(network, layout, precision, size, input_size, repeats, warmup, budget)
+                outcome = _measure_point(converted, layout, precision, size, input_size, repeats, warmup, budget)
                 if isinstance(outcome, str):
                     stops.append(outcome)
                     done += len(sizes) - index  # the larger batches of this series are skipped
                     break
                 points.append(outcome)
                 done += 1
+            del converted
         del network  # a plain copy's conv weights are freed before the next layout's
     progress(total, total, "")
     return Sweep(tuple(points), tuple(stops))
@@ -150,7 +153,7 @@ def _time_batch(model: VGG, layout: str, precision: str, batch_size: int, input_
     def forward() -> None:
         model(x)
 
-    with torch.inference_mode(), autocast(device, precision):
+    with torch.inference_mode():
         for _ in range(warmup):
             forward()
         with PeakMemory(device) as peak:  # the first timed pass: warm, so lazy set-up is not counted

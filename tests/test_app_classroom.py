@@ -1,0 +1,60 @@
+"""The classroom cases through AppTest: Compare's two sides, projector tables, diagrams that fit a screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "explorer" / "app.py")
+
+
+def run_app(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_compare_shows_both_sides_and_their_difference() -> None:
+    at = run_app(view="Compare")
+    totals = at.table[0].value.set_index("Quantity")
+    assert list(totals.columns) == ["A", "E", "E − A", "E / A"]
+    assert (totals.loc["Parameters", "A"], totals.loc["Parameters", "E"]) == ("132.86 M", "143.67 M")
+    assert totals.loc["Parameters", "E − A"] == "+10.80 M"
+    assert totals.loc["Weight layers", "E − A"] == "+8"
+    changes = at.dataframe[0].value["Change"]
+    assert set(changes) == {"same", "added in E"}
+
+
+def test_compare_says_equal_for_no_change_and_names_replacements() -> None:
+    at = run_app(view="Compare", a_config="D", b_config="C")
+    totals = at.table[0].value.set_index("Quantity")
+    assert totals.loc["Weight layers", "C − D"] == "equal" and totals.loc["Weight layers", "C / D"] == "same"
+    assert not any("↑" in value or "↓" in value for value in totals.to_numpy().ravel())
+    changes = list(at.dataframe[0].value["Change"])
+    assert changes.count("replaced: conv3-256 in D → conv1-256 in C") == 1
+    assert not any(change.startswith("added") for change in changes)
+
+
+def test_projector_mode_shows_static_tables_with_separators() -> None:
+    at = run_app(view="Layers", projector="true")
+    table = at.table[0].value
+    assert "MACs" in table.columns and "Receptive field" in table.columns
+    assert not at.dataframe  # a canvas grid would not grow with the projector's type
+
+
+def test_diagram_defaults_to_stages_side_by_side() -> None:
+    at = run_app(view="Diagram", config="E", bn="true")
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "newrank=true" in dot and "fontsize=14" in dot
+
+
+def test_timing_overhead_within_noise_is_said_as_such() -> None:
+    from explorer.views.performance import overhead_sentence
+
+    assert "adds 12.0%" in overhead_sentence(0.12, 0.112, 0.1)
+    saving = overhead_sentence(-0.145, 0.0855, 0.1)
+    assert "-" not in saving.split("(")[0] and "within the run-to-run noise" in saving
