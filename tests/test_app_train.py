@@ -55,8 +55,9 @@ def test_train_shows_curves_and_offers_the_model_to_the_forward_pass() -> None:
     set_tiny_recipe(at, epochs=2)
     at.button(key="train_start").click().run()
     run_until(at, "Finished")
-    specs = charts(at)
-    assert any("Loss" in spec for spec in specs) and any("Accuracy" in spec for spec in specs)
+    assert len(charts(at)) == 2
+    titles = [markdown.value for markdown in at.markdown]
+    assert "**Loss (cross-entropy)**" in titles and "**Accuracy**" in titles
     assert any("Trained here: A+BN mini (widths /32) on digits" in s.value for s in at.success)
     use = next(button for button in at.button if button.key and button.key.startswith("train_use_"))
     use.click().run()

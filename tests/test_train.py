@@ -50,7 +50,7 @@ def test_digits_split_is_stratified_fixed_and_sized() -> None:
     assert (len(data.train), len(data.test)) == (1437, 360)
     assert data.class_names == tuple("0123456789") and data.num_classes == 10
     assert data.train.images.shape == (1437, 3, 32, 32) and data.train.images.dtype == torch.float32
-    assert 0 <= float(data.train.images.min()) and float(data.train.images.max()) <= 1
+    assert float(data.train.images.min()) >= 0 and float(data.train.images.max()) <= 1
     assert torch.equal(data.train.images[:, 0], data.train.images[:, 2])  # grey repeated into RGB
     counts = torch.bincount(data.test.labels, minlength=10)
     assert int(counts.min()) >= 35 and int(counts.max()) <= 37  # stratified: ~36 of each digit

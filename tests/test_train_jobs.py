@@ -29,7 +29,7 @@ def test_jobs_run_one_at_a_time_and_report_progress() -> None:
     queue.stop(second)
     stopped = queue.wait(second, timeout=300)
     assert stopped is not None and stopped.status == "stopped"
-    assert [e.id for e in queue.models()][0] >= entry.id
+    assert next(e.id for e in queue.models()) >= entry.id
 
 
 def test_a_failing_job_is_reported_and_the_worker_goes_on() -> None:

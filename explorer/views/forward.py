@@ -14,7 +14,7 @@ import streamlit as st
 import torch
 
 import vgg
-from explorer import charts, format, resources
+from explorer import charts, format, resources, training
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
 from explorer.style import show_chart
@@ -94,8 +94,9 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     return steps
 
 
-def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5) -> None:
-    predictions = top_k(result.logits, k, weights_are_random=random_weights)
+def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5,
+                     labels: Sequence[str] | None = None) -> None:
+    predictions = top_k(result.logits, k, weights_are_random=random_weights, labels=labels)
     if predictions.random_weights:
         st.warning(predictions.notice, icon=":material/casino:")
     frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
@@ -153,7 +154,40 @@ def _timings(result: ForwardResult, report: vgg.Report) -> None:
         st.info(note)
 
 
+def _render_trained(state: AppState) -> None:
+    """The same page for a mini VGG trained in the Train view: its dataset's images and classes."""
+    entry = training.model(state.trained_model)
+    if entry is None:
+        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
+        return
+    trained = entry.trained
+    st.header(f"{trained.label}: a forward pass")
+    picked = training.choose_trained_image(entry, "forward")
+    if picked is None:
+        return
+    pixels, caption, digest = picked
+    side = trained.input_size
+    st.image(training.enlarged(pixels), caption=f"{caption}: {side} × {side}, what the network sees (enlarged)")
+    report = resources.analysis(trained.network.network, (side, side))
+    key = ("trained", entry.id, digest)
+    remembered = st.session_state.get(_RESULT_KEY)
+    if remembered is None or remembered[0] != key:
+        st.session_state.pop(_RESULT_KEY, None)
+        layers = [row.name for row in report.layers if row.kind in _KEPT_KINDS]
+        result = vgg.forward_with_features(trained.model, trained.prepare_images(pixels.unsqueeze(0)), layers=layers)
+        st.session_state[_RESULT_KEY] = remembered = (key, result)
+    result = remembered[1]
+    st.subheader("Top predictions")
+    show_predictions(result, False, k=min(5, len(trained.class_names)), labels=trained.class_names)
+    st.subheader("Feature maps")
+    _feature_maps(result, report)
+    _through_network(result, report)
+
+
 def render(state: AppState) -> None:
+    if state.weights == "trained":
+        _render_trained(state)
+        return
     st.header(f"{state.model.title}: a forward pass")
     picked = choose_image("forward")
     if picked is None:
@@ -172,6 +206,9 @@ def render(state: AppState) -> None:
 
 def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
     """The Compare view's option: one image through both networks, predictions and time side by side."""
+    if state.weights == "trained":
+        _trained_side_by_side(state)
+        return
     picked = choose_image("compare")
     if picked is None:
         return
@@ -182,3 +219,28 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
             result = vgg.forward_with_features(network, steps.tensor, layers=())
             st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
             show_predictions(result, state.weights == "random", k=3)
+
+
+def _trained_side_by_side(state: AppState) -> None:
+    """With weights trained here: the chosen model beside the newest other one, on one of its test images."""
+    chosen = training.model(state.trained_model)
+    if chosen is None:
+        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
+        return
+    others = [entry for entry in training.models() if entry.id != chosen.id
+              and entry.trained.dataset.get("name") == chosen.trained.dataset.get("name")
+              and entry.trained.input_size == chosen.trained.input_size][:1]
+    if not others:
+        st.info("Train a second model on the same dataset (A and E, say) to see both on one image.")
+    picked = training.choose_trained_image(chosen, "compare")
+    if picked is None:
+        return
+    pixels, caption, _ = picked
+    st.image(training.enlarged(pixels, side=128), caption=caption)
+    for column, entry in zip(st.columns(1 + len(others)), (chosen, *others), strict=True):
+        with column:
+            trained = entry.trained
+            x = trained.prepare_images(pixels.unsqueeze(0))
+            result = vgg.forward_with_features(trained.model, x, layers=())
+            st.metric(entry.label, f"{result.total_seconds * 1e3:.1f} ms")
+            show_predictions(result, False, k=3, labels=trained.class_names)

@@ -38,6 +38,7 @@ from vgg.train.mini import MiniVGG
 from vgg.train.trainer import EpochRecord, Recipe, TrainResult
 
 FORMAT, VERSION = "vgg-explorer/trained-mini", 1
+_ZIP_MAGIC = b"PK\x03\x04"
 MAX_CHECKPOINT_BYTES = 256 * 2**20  # a mini VGG at divisor 1 is ~ 150 MB; more is not one of ours
 
 
@@ -119,6 +120,9 @@ def load_checkpoint(source: str | os.PathLike[str] | bytes, *, device: str | tor
     foreign file, and for one whose weights do not fit the network it describes.
     """
     raw = _read(source)
+    if not raw.startswith(_ZIP_MAGIC):
+        raise CheckpointError("This is not a readable torch checkpoint: files saved by torch.save (as "
+                              "'python -m vgg train --out' does) are zip archives, and this one is not.")
     try:
         payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
