@@ -17,7 +17,7 @@ from explorer.guard import guarded
 from explorer.views import VIEWS
 
 st.set_page_config(page_title="VGG Explorer", page_icon=":material/account_tree:", layout="wide")
-state = sidebar.render()
+state = sidebar.render(tuple(view.title for view in VIEWS))
 style.apply(projector=state.projector)
 tabs = st.tabs([view.title for view in VIEWS], key="view", on_change="rerun", bind="query-params")
 for tab, view in zip(tabs, VIEWS, strict=True):

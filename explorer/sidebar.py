@@ -6,6 +6,7 @@ view); every run writes the state back, leaving defaults out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import streamlit as st
@@ -28,24 +29,43 @@ from explorer.state import (
 )
 
 _SEEDED = "_seeded_from_url"
+B_CHOSEN = "_compare_b_chosen"  # set once Compare's B is chosen there (or by a link): B stops following the sidebar
 WEIGHT_LABELS = {"random": "Random (seeded)", "imagenet": "ImageNet (download)", "file": "Checkpoint file (.pth)",
                  "trained": "Trained here (Train view)"}
 
 
-def seed_session_from_url() -> tuple[str, ...]:
-    """Copy the URL's state into the widgets' session keys, once per session."""
+def seed_session_from_url(view_titles: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Copy the URL's state into the widgets' session keys, once per session; what was corrected, in words."""
     if st.session_state.get(_SEEDED):
         return ()
-    parsed = from_query(st.query_params.to_dict())
+    query = st.query_params.to_dict()
+    parsed = from_query(query)
     state = parsed.state
-    for prefix, choice in (("", state.model), ("a_", state.compare_a), ("b_", state.compare_b)):
+    problems = list(parsed.problems)
+    view = query.get("view")
+    if view is not None and view_titles and view not in view_titles:
+        problems.append(f"URL parameter view={view!r} is not one of the views ({', '.join(view_titles)}); "
+                        f"showing {view_titles[0]}.")
+    st.session_state[B_CHOSEN] = state.compare_b is not None
+    for prefix, choice in (("", state.model), ("a_", state.compare_a), ("b_", state.compare_b_or_model)):
         st.session_state[f"{prefix}config"] = choice.config
         st.session_state[f"{prefix}bn"] = choice.batch_norm
         st.session_state[f"{prefix}spec"] = choice.spec_text
     st.session_state.update(size=format_size(state.input_size), weights=state.weights, seed=state.seed,
                             weights_path=state.weights_path, device=state.device, projector=state.projector)
     st.session_state[_SEEDED] = True
-    return parsed.problems
+    return tuple(problems)
+
+
+def choose_b() -> None:
+    """Compare's B widgets changed: from now on B is what was chosen there, not the sidebar's network."""
+    st.session_state[B_CHOSEN] = True
+
+
+def follow_sidebar_with_b(model: ModelChoice) -> None:
+    """Before Compare draws B's widgets: while B has not been chosen there, it shows the sidebar's network."""
+    if not st.session_state.get(B_CHOSEN):
+        st.session_state.update(b_config=model.config, b_bn=model.batch_norm, b_spec=model.spec_text)
 
 
 def write_url(state: AppState) -> None:
@@ -58,15 +78,17 @@ def write_url(state: AppState) -> None:
             del st.query_params[key]
 
 
-def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generator.DeltaGenerator) -> ModelChoice:
+def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generator.DeltaGenerator,
+                         on_change: Callable[[], None] | None = None) -> ModelChoice:
     """Config select, custom spec box with live validation, and BN toggle; used by the sidebar and Compare."""
     config = container.selectbox(label, CONFIG_CHOICES, key=f"{prefix}config", persist_state="session",
+                                 on_change=on_change,
                                  format_func=lambda name: vgg.configs.CONFIG_TITLES.get(name, "Custom spec..."))
     spec_text = st.session_state.get(f"{prefix}spec", "")
     if config == CUSTOM:
         _spec_table(prefix, container)
         spec_text = container.text_input(
-            "Spec", key=f"{prefix}spec", persist_state="session",
+            "Spec", key=f"{prefix}spec", persist_state="session", on_change=on_change,
             help="A number is a 3x3 conv with that many channels, conv1-N a 1x1 conv, M a 2x2 max pool, "
                  "LRN local response normalisation. Commas optional.")
         try:
@@ -75,7 +97,7 @@ def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generat
                               f"{spec.weight_layers} weight layers.")
         except ValueError as error:
             container.error(plain(str(error)))
-    batch_norm = container.toggle("Batch norm", key=f"{prefix}bn", persist_state="session")
+    batch_norm = container.toggle("Batch norm", key=f"{prefix}bn", persist_state="session", on_change=on_change)
     return ModelChoice(config=config, batch_norm=batch_norm, spec_text=spec_text)
 
 
@@ -148,13 +170,17 @@ def _device() -> str:
     options = resources.device_options()
     ids = [device_id for device_id, _ in options]
     names = dict(options)
-    if st.session_state.get("device") not in ids:
+    asked = st.session_state.get("device")
+    if asked not in ids:
+        if asked not in (None, "auto"):
+            st.warning(plain(f"Device {asked!r} is not available on this server; using {names['auto']}."))
         st.session_state["device"] = "auto"
     return st.selectbox("Device", ids, key="device", persist_state="session", format_func=names.__getitem__)
 
 
-def render() -> AppState:
-    problems = seed_session_from_url()
+def render(view_titles: tuple[str, ...] = ()) -> AppState:
+    """The sidebar's widgets as an AppState; ``view_titles`` (the tabs) let a link's unknown view be named."""
+    problems = seed_session_from_url(view_titles)
     with st.sidebar:
         st.title("VGG Explorer")
         for problem in problems:
@@ -173,8 +199,11 @@ def render() -> AppState:
     return state
 
 
-def _stored_choice(prefix: str) -> ModelChoice:
-    """The Compare view's choices as last set (its widgets only render while that view is open)."""
+def _stored_choice(prefix: str) -> ModelChoice | None:
+    """The Compare view's choices as last set (its widgets only render while that view is open); None for a B
+    that still follows the sidebar."""
+    if prefix == "b_" and not st.session_state.get(B_CHOSEN):
+        return None
     return ModelChoice(config=st.session_state.get(f"{prefix}config", "A"),
                        batch_norm=bool(st.session_state.get(f"{prefix}bn", False)),
                        spec_text=st.session_state.get(f"{prefix}spec", ""))

@@ -57,8 +57,13 @@ class AppState:
     device: str = "auto"
     trained_model: int | None = None  # a model trained in this server's Train view (weights == "trained")
     compare_a: ModelChoice = field(default_factory=lambda: ModelChoice("A"))
-    compare_b: ModelChoice = field(default_factory=lambda: ModelChoice("E"))
+    compare_b: ModelChoice | None = None  # None: Compare's B is the sidebar's network, until chosen in Compare
     projector: bool = False
+
+    @property
+    def compare_b_or_model(self) -> ModelChoice:
+        """Compare's B: chosen there, or else the sidebar's network (``?config=E&bn=true`` shows A vs E + BN)."""
+        return self.model if self.compare_b is None else self.compare_b
 
 
 @dataclass(frozen=True)
@@ -90,13 +95,13 @@ def format_size(size: tuple[int, int]) -> str:
     return str(size[0]) if size[0] == size[1] else f"{size[0]}x{size[1]}"
 
 
-def _parse_bool(text: str, name: str, problems: list[str]) -> bool | None:
+def _parse_bool(text: str, name: str, problems: list[str], default: bool = False) -> bool | None:
     lowered = text.strip().lower()
     if lowered in _TRUE:
         return True
     if lowered in _FALSE:
         return False
-    problems.append(f"URL parameter {name}={text!r} is not true/false; ignored.")
+    problems.append(f"URL parameter {name}={text!r} is not true/false; using {str(default).lower()}.")
     return None
 
 
@@ -114,7 +119,7 @@ def _parse_choice(query: Mapping[str, str], prefix: str, default: ModelChoice, p
     if spec is not None:
         choice = replace(choice, spec_text=spec[: vgg.spec.MAX_SPEC_CHARS])
     bn = query.get(f"{prefix}bn")
-    if bn is not None and (value := _parse_bool(bn, f"{prefix}bn", problems)) is not None:
+    if bn is not None and (value := _parse_bool(bn, f"{prefix}bn", problems, default.batch_norm)) is not None:
         choice = replace(choice, batch_norm=value)
     return choice
 
@@ -123,9 +128,11 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
     """URL query parameters -> state; unknown keys are ignored, bad values reported and defaulted."""
     problems: list[str] = []
     defaults = AppState()
-    state = replace(defaults, model=_parse_choice(query, "", defaults.model, problems),
-                    compare_a=_parse_choice(query, "a_", defaults.compare_a, problems),
-                    compare_b=_parse_choice(query, "b_", defaults.compare_b, problems))
+    model = _parse_choice(query, "", defaults.model, problems)
+    chose_b = any(f"b_{key}" in query for key in ("config", "spec", "bn"))  # else B follows the sidebar
+    state = replace(defaults, model=model, compare_a=_parse_choice(query, "a_", defaults.compare_a, problems),
+                    compare_b=_parse_choice(query, "b_", replace(model, spec_text=defaults.model.spec_text), problems)
+                    if chose_b else None)
     if "size" in query:
         try:
             state = replace(state, input_size=parse_size(query["size"]))
@@ -135,14 +142,17 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
         if query["weights"] in WEIGHT_CHOICES:
             state = replace(state, weights=query["weights"])
         else:
-            problems.append(f"URL parameter weights={query['weights']!r} is not one of {', '.join(WEIGHT_CHOICES)}.")
+            problems.append(f"URL parameter weights={query['weights']!r} is not one of {', '.join(WEIGHT_CHOICES)}; "
+                            f"using {defaults.weights}.")
     if "seed" in query:
         if query["seed"].strip().isdigit():
             state = replace(state, seed=int(query["seed"]) % 2**32)
         else:
-            problems.append(f"URL parameter seed={query['seed']!r} is not a non-negative integer.")
+            problems.append(f"URL parameter seed={query['seed']!r} is not a non-negative integer; using "
+                            f"{defaults.seed}.")
     state = replace(state, weights_path=query.get("weights_path", ""), device=query.get("device", "auto") or "auto")
-    if "projector" in query and (value := _parse_bool(query["projector"], "projector", problems)) is not None:
+    if "projector" in query and (value := _parse_bool(query["projector"], "projector", problems,
+                                                      defaults.projector)) is not None:
         state = replace(state, projector=value)
     return ParsedQuery(state, tuple(problems))
 
@@ -163,7 +173,10 @@ def to_query(state: AppState) -> dict[str, str]:
     defaults = AppState()
     query = _choice_to_query(state.model, defaults.model, "")
     query |= _choice_to_query(state.compare_a, defaults.compare_a, "a_")
-    query |= _choice_to_query(state.compare_b, defaults.compare_b, "b_")
+    if state.compare_b is not None:  # chosen in Compare: all of it, since a link's b_* override the sidebar's
+        query |= {"b_config": state.compare_b.config, "b_bn": "true" if state.compare_b.batch_norm else "false"}
+        if state.compare_b.config == CUSTOM:
+            query["b_spec"] = state.compare_b.spec_text
     scalars = {
         "size": (format_size(state.input_size), format_size(defaults.input_size)),
         "weights": (state.weights, defaults.weights),

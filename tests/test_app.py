@@ -97,7 +97,7 @@ def test_custom_spec_is_validated_live_and_every_view_survives_a_bad_one():
 
 
 def test_compare_highlights_the_layers_e_adds_to_a():
-    at = run_app(view="Compare")
+    at = run_app(view="Compare", config="E")
     assert_clean(at)
     layers = at.dataframe[0].value
     added = layers[layers["Change"] == "added in E"]["E"].tolist()

@@ -19,7 +19,7 @@ def run_app(**query: str) -> AppTest:
 
 
 def test_compare_shows_both_sides_and_their_difference() -> None:
-    at = run_app(view="Compare")
+    at = run_app(view="Compare", config="E")
     totals = at.table[0].value.set_index("Quantity")
     assert list(totals.columns) == ["A", "E", "E − A", "E / A"]
     assert (totals.loc["Parameters", "A"], totals.loc["Parameters", "E"]) == ("132.86 M", "143.67 M")
@@ -58,3 +58,20 @@ def test_timing_overhead_within_noise_is_said_as_such() -> None:
     assert "adds 12.0%" in overhead_sentence(0.12, 0.112, 0.1)
     saving = overhead_sentence(-0.145, 0.0855, 0.1)
     assert "-" not in saving.split("(")[0] and "within the run-to-run noise" in saving
+
+
+def test_compare_b_follows_the_sidebar_and_the_url_carries_both() -> None:
+    at = run_app(view="Compare", config="E", bn="true")
+    totals = at.table[0].value
+    assert list(totals.columns)[1:3] == ["A", "E + BN"]
+    at.selectbox(key="config").select("B").run()  # B follows the sidebar while Compare has not chosen it
+    assert list(at.table[0].value.columns)[1:3] == ["A", "B + BN"]
+    at.selectbox(key="b_config").select("C").run()  # chosen in Compare: B stays C whatever the sidebar says
+    at.selectbox(key="config").select("D").run()
+    assert list(at.table[0].value.columns)[1:3] == ["A", "C + BN"]
+    assert at.query_params["b_config"] == "C" and "config" not in at.query_params  # D, the default
+
+
+def test_a_compare_link_opens_a_against_the_linked_b() -> None:
+    at = run_app(view="Compare", a_config="D", b_config="C", config="E")
+    assert list(at.table[0].value.columns)[1:3] == ["D", "C"]

@@ -28,6 +28,23 @@ def test_bad_values_fall_back_with_a_message():
     assert any("config='Z'" in problem for problem in parsed.problems)
 
 
+def test_compare_b_follows_the_sidebar_unless_the_link_chooses_it():
+    follows = from_query({"config": "E", "bn": "true"}).state
+    assert follows.compare_b is None and follows.compare_b_or_model == ModelChoice("E", batch_norm=True)
+    assert to_query(follows) == {"config": "E", "bn": "true"}
+    chosen = from_query({"config": "E", "bn": "true", "b_config": "C"}).state
+    assert chosen.compare_b_or_model == ModelChoice("C", batch_norm=True)  # its BN from the sidebar's
+    assert to_query(chosen)["b_bn"] == "true" and from_query(to_query(chosen)).state == chosen
+
+
+def test_every_corrected_url_value_says_what_is_used_instead():
+    problems = from_query({"config": "Z", "bn": "maybe", "size": "10", "weights": "magic", "seed": "-5",
+                           "projector": "loud"}).problems
+    assert len(problems) == 6
+    assert all("using" in problem.lower() for problem in problems), problems
+    assert any("seed='-5'" in problem and "using 0" in problem for problem in problems)
+
+
 def test_config_names_are_case_insensitive():
     assert from_query({"config": "a-lrn", "a_config": "c"}).state.model.config == "A-LRN"
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 import vgg
 from explorer import charts, format, resources
-from explorer.sidebar import model_choice_widgets
+from explorer.sidebar import choose_b, follow_sidebar_with_b, model_choice_widgets
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart, show_diagram
 from explorer.tables import show_table
@@ -84,7 +84,10 @@ def render(state: AppState) -> None:
     st.header("Two configurations side by side")
     left, right = st.columns(2)
     choice_a = model_choice_widgets("a_", label="Configuration A", container=left)
-    choice_b = model_choice_widgets("b_", label="Configuration B", container=right)
+    follow_sidebar_with_b(state.model)
+    choice_b = model_choice_widgets("b_", label="Configuration B", container=right, on_change=choose_b)
+    if state.compare_b is None:
+        right.caption("Follows the sidebar's network until you choose one here.")
     report_a = resources.analysis(choice_a, state.input_size)
     report_b = resources.analysis(choice_b, state.input_size)
     comparison = vgg.compare(report_a, report_b)

@@ -62,8 +62,10 @@ def test_the_whole_tour(page: Page, app_url: str) -> None:
     screenshot(page, "03-forward-upload")
 
     open_tab(page, "Compare")
-    expect(page.get_by_text("Parameters: E").first).to_be_visible(timeout=60_000)
-    page.get_by_text("Diagrams with the added layers highlighted").first.click()
+    # B follows the sidebar: A against E + BN, both sides' totals and the difference
+    expect(page.get_by_text("E + BN − A").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("143.68 M").first).to_be_visible()
+    page.get_by_text("Diagrams with the changed layers highlighted").first.click()
     wait_for_render(page)
     expect(page.locator("svg text", has_text="conv5_4").first).to_be_attached(timeout=60_000)
     screenshot(page, "04-compare-a-vs-e")
