@@ -47,11 +47,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
 import vgg
-from vgg.configs import VARIANTS
-from vgg.devices import cpu_model, synchronize
+from vgg.arch.configs import VARIANTS
 from vgg.perf import Roof, converted_copy, describe_device, plain_layout_copy, roofline
 from vgg.perf.export import export
 from vgg.precision import PRECISIONS, PrecisionError, accuracy_cost, check_precision, native_precisions
+from vgg.vision.devices import cpu_model, synchronize
 
 MATMUL_SIZE = 2048
 MEMORY_ARRAY_BYTES = 128 * 2**20

@@ -33,7 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
 import vgg
-from vgg.configs import VARIANTS
+from vgg.arch.configs import VARIANTS
 from vgg.perf import (
     describe_device,
     layout_of,

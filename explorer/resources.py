@@ -19,8 +19,8 @@ import streamlit as st
 import torch
 
 import vgg
-from explorer.state import CUSTOM, ModelChoice
-from vgg.download import load_state_dict_with_progress
+from explorer.state import ModelChoice
+from vgg.arch import load_state_dict_with_progress
 
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "vgg-explorer-uploads"
 MAX_CACHED_MODELS = 2  # VGG19-BN is 575 MB of fp32 weights; two keep the app under about 1.3 GB
@@ -29,22 +29,27 @@ SERVER_PATHS_ENV = "VGG_EXPLORER_SERVER_PATHS"  # "0" turns off loading checkpoi
 _BUILD_LOCK = threading.Lock()  # random init reads torch's global RNG: seed and build as one step
 
 
-def analysis(choice: ModelChoice, input_size: tuple[int, int]) -> vgg.Report:
-    return _analysis(choice.canonical(), tuple(input_size))
+def analysis(choice: ModelChoice | vgg.Network, input_size: tuple[int, int]) -> vgg.Report:
+    return _analysis(_network(choice), tuple(input_size))
+
+
+def _network(choice: ModelChoice | vgg.Network) -> vgg.Network:
+    """The cache key of every cached call: the network itself, so "D" typed as a spec is "D"."""
+    return choice if isinstance(choice, vgg.Network) else choice.network
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _analysis(choice: ModelChoice, input_size: tuple[int, int]) -> vgg.Report:
-    return vgg.analyze(choice.spec_source, batch_norm=choice.batch_norm, input_size=input_size)
+def _analysis(network: vgg.Network, input_size: tuple[int, int]) -> vgg.Report:
+    return vgg.analyze(network, input_size=input_size)
 
 
-def torchinfo_text(choice: ModelChoice, input_size: tuple[int, int]) -> str:
-    return _torchinfo_text(choice.canonical(), tuple(input_size))
+def torchinfo_text(choice: ModelChoice | vgg.Network, input_size: tuple[int, int]) -> str:
+    return _torchinfo_text(_network(choice), tuple(input_size))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _torchinfo_text(choice: ModelChoice, input_size: tuple[int, int]) -> str:
-    return vgg.torchinfo_table(choice.spec_source, batch_norm=choice.batch_norm, input_size=input_size)
+def _torchinfo_text(network: vgg.Network, input_size: tuple[int, int]) -> str:
+    return vgg.torchinfo_table(network, input_size=input_size)
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,7 +60,7 @@ def device_options() -> list[tuple[str, str]]:
     return [("auto", f"Auto ({best_name})"), *present]
 
 
-def check_fits(choice: ModelChoice, input_size: tuple[int, int]) -> None:
+def check_fits(choice: ModelChoice | vgg.Network, input_size: tuple[int, int]) -> None:
     """Refuse (vgg.ResourceError, with the estimates) a network or input over the server's memory limits,
     before anything is built or run: the estimates come from the meta-device analysis."""
     vgg.check_resources(analysis(choice, input_size))
@@ -113,37 +118,37 @@ def _safe_file_name(name: str) -> str:
     return stem or "upload.pth"
 
 
-def _initial_state_dict(choice: ModelChoice, key: str,
+def _initial_state_dict(network: vgg.Network, key: str,
                         on_progress: Callable[[int, int | None], None] | None) -> dict[str, torch.Tensor] | None:
     if key.startswith("random:"):
         return None
     if key == "imagenet":
-        variant = vgg.variant_name(vgg.resolve_config(choice.spec_source), choice.batch_norm)
-        if choice.config == CUSTOM or variant is None:
+        variant = network.variant
+        if variant is None:
             raise vgg.WeightsError(f"torchvision published ImageNet weights only for A, B, D and E (with or without "
-                                   f"BN); {choice.title} has none. Use random weights, or a checkpoint file.")
+                                   f"BN); {network.label} has none. Use random weights, or a checkpoint file.")
         if on_progress is None:
             return vgg.load_state_dict(variant, progress=False)
         return load_state_dict_with_progress(variant, on_progress)
     return vgg.load_state_dict(key.removeprefix("file:"))
 
 
-def model(choice: ModelChoice, key: str, device: str,
+def model(choice: ModelChoice | vgg.Network, key: str, device: str,
           _on_progress: Callable[[int, int | None], None] | None = None) -> torch.nn.Module:
     """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only."""
     # "auto" is keyed as the device it picks, so choosing that device by name reuses the same model.
-    return _model(choice.canonical(), key, str(vgg.select_device(device)), _on_progress)
+    return _model(_network(choice), key, str(vgg.select_device(device)), _on_progress)
 
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
-def _model(choice: ModelChoice, key: str, device: str,
+def _model(network: vgg.Network, key: str, device: str,
            _on_progress: Callable[[int, int | None], None] | None) -> torch.nn.Module:
-    check_fits(choice, REFERENCE_SIZE)  # before any download or allocation
-    state = _initial_state_dict(choice, key, _on_progress)
+    check_fits(network, REFERENCE_SIZE)  # before any download or allocation
+    state = _initial_state_dict(network, key, _on_progress)
     with _BUILD_LOCK:
         if key.startswith("random:"):
             torch.manual_seed(int(key.split(":", 1)[1]))
-        network = vgg.build(choice.spec_source, batch_norm=choice.batch_norm, init_weights=state is None)
+        model = vgg.build(network, init_weights=state is None)
     if state is not None:
-        vgg.load_into(network, state)
-    return vgg.prepare(network, device)
+        vgg.load_into(model, state)
+    return vgg.prepare(model, device)

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import vgg
-from vgg.configs import CONFIGS
+from vgg.arch.configs import CONFIGS
 
 CUSTOM = "custom"
 CONFIG_CHOICES: tuple[str, ...] = (*CONFIGS, CUSTOM)
 WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file", "trained")  # trained: in the Train view
 DEFAULT_CUSTOM_SPEC = "32 M 64 M 128 128 M 256 conv1-256 M"
-MIN_SIZE, MAX_SIZE = vgg.published.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
+MIN_SIZE, MAX_SIZE = vgg.arch.published.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,13 @@ class ModelChoice:
         return self if self.config == CUSTOM else replace(self, spec_text="")
 
     @property
+    def network(self) -> vgg.Network:
+        """The network this choice names (raises vgg.SpecError for a custom spec that is not one)."""
+        return vgg.Network.resolve(self.spec_source, batch_norm=self.batch_norm)
+
+    @property
     def title(self) -> str:
-        name = vgg.configs.CONFIG_TITLES.get(self.config, "Custom VGG")
+        name = vgg.arch.configs.CONFIG_TITLES.get(self.config, "Custom VGG")
         return f"{name}{' + BN' if self.batch_norm else ''}"
 
 
@@ -108,8 +113,13 @@ def _parse_bool(text: str, name: str, problems: list[str], default: bool = False
 def _parse_choice(query: Mapping[str, str], prefix: str, default: ModelChoice, problems: list[str]) -> ModelChoice:
     choice = default
     config = query.get(f"{prefix}config")
+    named_bn = None
     if config is not None:
         canonical = {name.upper(): name for name in CONFIG_CHOICES}.get(config.strip().upper())
+        variant = vgg.VARIANTS.get(config.strip().lower())  # a torchvision name: vgg16_bn is D with batch norm
+        if variant is not None:
+            canonical, named_bn = variant
+            choice = replace(choice, batch_norm=named_bn)
         if canonical is None:
             problems.append(f"URL parameter {prefix}config={config!r} is not one of {', '.join(CONFIG_CHOICES)}; "
                             f"using {default.config}.")
@@ -117,10 +127,14 @@ def _parse_choice(query: Mapping[str, str], prefix: str, default: ModelChoice, p
             choice = replace(choice, config=canonical)
     spec = query.get(f"{prefix}spec")
     if spec is not None:
-        choice = replace(choice, spec_text=spec[: vgg.spec.MAX_SPEC_CHARS])
+        choice = replace(choice, spec_text=spec[: vgg.arch.spec.MAX_SPEC_CHARS])
     bn = query.get(f"{prefix}bn")
     if bn is not None and (value := _parse_bool(bn, f"{prefix}bn", problems, default.batch_norm)) is not None:
-        choice = replace(choice, batch_norm=value)
+        if named_bn is not None and value != named_bn:
+            problems.append(f"URL parameter {prefix}bn={bn!r} contradicts {prefix}config={config!r}, which "
+                            f"{'has' if named_bn else 'has no'} batch norm by its name; kept the name's.")
+        else:
+            choice = replace(choice, batch_norm=value)
     return choice
 
 

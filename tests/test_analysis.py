@@ -11,8 +11,8 @@ import torch
 
 import vgg
 from vgg.analysis import clear_caches
-from vgg.configs import CONFIGS
-from vgg.published import PAPER_PARAMS_MILLIONS, PUBLISHED
+from vgg.arch.configs import CONFIGS
+from vgg.arch.published import PAPER_PARAMS_MILLIONS, PUBLISHED
 
 DESIGN_CONV1_1 = {"name": "features.0", "paper_name": "conv1_1", "type": "Conv2d", "output_shape": [1, 64, 224, 224],
                   "params": 1792, "macs": 86704128, "receptive_field": 3, "jump": 1, "activation_bytes": 12845056}

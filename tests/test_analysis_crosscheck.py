@@ -8,8 +8,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import vgg
-from vgg.configs import CONFIGS
-from vgg.torchinfo_view import torchinfo_summary, torchinfo_table
+from vgg.analysis.torchinfo_view import torchinfo_summary, torchinfo_table
+from vgg.arch.configs import CONFIGS
 
 
 def _modules_in_forward_order(model: vgg.VGG) -> list[nn.Module]:

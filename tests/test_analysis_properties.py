@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 import vgg
-from vgg.model import make_features
-from vgg.spec import LRN, Conv, LayerSpec, MaxPool, VGGSpec
+from vgg.arch.model import make_layers
+from vgg.arch.spec import LRN, Conv, LayerSpec, MaxPool, VGGSpec
 
 
 @st.composite
@@ -55,7 +55,7 @@ def test_shapes_equal_running_every_module_on_meta(data: st.DataObject, batch_no
 def _geometry_twin(spec: VGGSpec) -> nn.Sequential:
     """The features with the same kernels, strides and padding, made to pass every gradient: weights
     positive, and each max-pool an average pool (a max-pool sends gradient to one input of four)."""
-    features, _ = make_features(spec, batch_norm=False)
+    features = make_layers(spec, batch_norm=False)
     layers = [nn.AvgPool2d(m.kernel_size, m.stride) if isinstance(m, nn.MaxPool2d) else m for m in features]
     twin = nn.Sequential(*layers).double()
     for module in twin:

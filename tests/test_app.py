@@ -12,8 +12,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from explorer.views import VIEWS
-from vgg.configs import CONFIGS
-from vgg.published import PUBLISHED
+from vgg.arch.configs import CONFIGS
+from vgg.arch.published import PUBLISHED
 
 APP = str(Path(__file__).resolve().parents[1] / "explorer" / "app.py")
 VIEW_TITLES = [view.title for view in VIEWS]

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
+from vgg.arch.configs import CONFIGS
+from vgg.arch.published import PUBLISHED
 from vgg.cli import main
-from vgg.configs import CONFIGS
-from vgg.published import PUBLISHED
 
 # C is B plus three 1x1 convs (conv3_3: 256 -> 256, conv4_3 and conv5_3: 512 -> 512), at 56, 28 and 14 px.
 C_EXTRA_PARAMS = (256 * 256 + 256) + 2 * (512 * 512 + 512)

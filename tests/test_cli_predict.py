@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import vgg
-import vgg.published
+import vgg.arch.published
 from vgg.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +116,7 @@ def test_absent_cuda_is_refused(capsys):
 
 
 def test_imagenet_weights_that_cannot_be_downloaded_are_one_line(capsys, hub_dir, monkeypatch):
-    monkeypatch.setattr(vgg.published, "WEIGHTS_BASE_URL", "http://127.0.0.1:9/models/")  # nothing listens there
+    monkeypatch.setattr(vgg.arch.published, "WEIGHTS_BASE_URL", "http://127.0.0.1:9/models/")  # nothing listens there
     err = one_line_error(capsys, "cat", "--config", "A", "--weights", "imagenet", progress=True)
     assert "Could not download vgg11-8a719046.pth" in err
 

@@ -169,7 +169,7 @@ def assert_nothing_cached(hub_dir: Path) -> None:
 def test_a_download_whose_hash_does_not_match_is_refused_and_not_kept(file_server, hub_dir, monkeypatch):
     base, served = file_server
     torch.save({"features.0.weight": torch.zeros(1)}, served / VGG16_FILE)  # the right name, the wrong bytes
-    monkeypatch.setattr("vgg.published.WEIGHTS_BASE_URL", base)
+    monkeypatch.setattr("vgg.arch.published.WEIGHTS_BASE_URL", base)
     at = _forward_with_imagenet_weights()
     shown = errors(at)
     assert len(shown) == 1 and f"The download of {VGG16_FILE} is incomplete or corrupt" in shown[0]
@@ -180,9 +180,9 @@ def test_a_download_whose_hash_does_not_match_is_refused_and_not_kept(file_serve
 @pytest.mark.parametrize(("behaviour", "message"), [("stall", f"Could not download {VGG16_FILE}: timed out"),
                                                    ("drop", f"The download of {VGG16_FILE} is incomplete")])
 def test_a_server_that_stalls_or_drops_the_connection_gives_a_message(behaviour, message, hub_dir, monkeypatch):
-    monkeypatch.setattr("vgg.weights.DOWNLOAD_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("vgg.arch.weights.DOWNLOAD_TIMEOUT_SECONDS", 1.0)
     base, done, listener = _serve_once(behaviour)
-    monkeypatch.setattr("vgg.published.WEIGHTS_BASE_URL", base)
+    monkeypatch.setattr("vgg.arch.published.WEIGHTS_BASE_URL", base)
     try:
         at = _forward_with_imagenet_weights()
     finally:

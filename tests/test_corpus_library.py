@@ -11,7 +11,7 @@ import torch
 
 import vgg
 from tests.corpus import ANALYSIS, CHECKPOINTS, FORWARD, IMAGES, PARSE, SMALL_SPEC, SPECS, CheckpointCase, ImageCase
-from vgg.guards import DEFAULT_MAX_ACTIVATION_MB, DEFAULT_MAX_WEIGHT_MB
+from vgg.analysis.guards import DEFAULT_MAX_ACTIVATION_MB, DEFAULT_MAX_WEIGHT_MB
 
 DEFAULT_LIMITS = {"max_weight_bytes": DEFAULT_MAX_WEIGHT_MB * 2**20,
                   "max_activation_bytes": DEFAULT_MAX_ACTIVATION_MB * 2**20}

@@ -10,7 +10,8 @@ from itertools import pairwise
 import pytest
 
 import vgg
-from vgg.diagram import HIGHLIGHT_FILL, LAYOUTS, short_count
+from vgg.analysis.diagram import HIGHLIGHT_FILL, LAYOUTS
+from vgg.format import short_count
 
 
 def _node_lines(source: str) -> list[str]:

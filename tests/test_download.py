@@ -9,7 +9,7 @@ import torch
 import vgg
 from tests.conftest import save_with_hash_name
 from tests.test_weights import tiny_state
-from vgg.download import load_state_dict_with_progress, partial_bytes
+from vgg.arch.download import load_state_dict_with_progress, partial_bytes
 
 
 def test_progress_is_reported_and_ends_at_the_total(file_server, hub_dir):
@@ -55,7 +55,7 @@ def _serve_once(behaviour: str) -> tuple[str, threading.Event, socket.socket]:
 @pytest.mark.parametrize(("behaviour", "message"), [("stall", "Could not download vgg-12345678.pth.*timed out"),
                                                    ("drop", "vgg-12345678.pth is incomplete or corrupt")])
 def test_a_server_that_stalls_or_drops_gives_a_clear_error_and_no_file(behaviour, message, hub_dir, monkeypatch):
-    monkeypatch.setattr("vgg.weights.DOWNLOAD_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("vgg.arch.weights.DOWNLOAD_TIMEOUT_SECONDS", 1.0)
     base, done, listener = _serve_once(behaviour)
     try:
         with pytest.raises(vgg.WeightsError, match=message):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import vgg
-from vgg.featuremaps import PADDING_VALUE
+from vgg.vision.featuremaps import PADDING_VALUE
 
 
 def maps_with_known_means(channels: int = 10, size: int = 6) -> torch.Tensor:

@@ -1,4 +1,4 @@
-from explorer.format import count, nbytes, shape, signed
+from vgg.format import count, nbytes, shape, signed
 
 
 def test_formatting():

@@ -7,9 +7,7 @@ import pytest
 
 import vgg
 import vgg.cli.predict
-from vgg.cli import main
-from vgg.configs import CONFIGS
-from vgg.guards import (
+from vgg.analysis.guards import (
     ACTIVATION_ENV,
     DEFAULT_MAX_ACTIVATION_MB,
     DEFAULT_MAX_WEIGHT_MB,
@@ -17,6 +15,8 @@ from vgg.guards import (
     check_resources,
     resource_limits,
 )
+from vgg.arch.configs import CONFIGS
+from vgg.cli import main
 
 MIB = 2**20
 DEFAULTS = {"max_weight_bytes": DEFAULT_MAX_WEIGHT_MB * MIB, "max_activation_bytes": DEFAULT_MAX_ACTIVATION_MB * MIB}
@@ -79,9 +79,9 @@ def test_a_bad_limit_in_the_environment_names_the_variable(monkeypatch, value):
 
 
 def test_defaults_are_capped_at_a_quarter_of_physical_memory(monkeypatch):
-    monkeypatch.setattr("vgg.guards._physical_memory_bytes", lambda: 2 * 2**30)  # a 2 GiB machine
+    monkeypatch.setattr("vgg.analysis.guards._physical_memory_bytes", lambda: 2 * 2**30)  # a 2 GiB machine
     assert resource_limits({}) == vgg.ResourceLimits(512 * MIB, 512 * MIB)
-    monkeypatch.setattr("vgg.guards._physical_memory_bytes", lambda: 64 * 2**30)
+    monkeypatch.setattr("vgg.analysis.guards._physical_memory_bytes", lambda: 64 * 2**30)
     assert resource_limits({}) == vgg.ResourceLimits(**DEFAULTS)
 
 

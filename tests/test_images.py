@@ -26,7 +26,7 @@ from tests.corpus import (
     photo,
     png_header_claiming,
 )
-from vgg.images import DEFAULT_MAX_PIXELS, to_rgb
+from vgg.vision.images import DEFAULT_MAX_PIXELS, to_rgb
 
 WHITE = (255, 255, 255)
 

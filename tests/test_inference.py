@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 import vgg
-import vgg.inference as inference
-from vgg.devices import LayerClock, clock_for, cpu_has_native_bf16
+import vgg.vision.inference as inference
+from vgg.vision.devices import LayerClock, clock_for, cpu_has_native_bf16
 
 SMALL_BN = "16 16 M 32 32 M 64 M"  # conv, bn, relu and pools at a fraction of VGG16's memory
 TABBY = 281

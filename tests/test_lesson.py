@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 import vgg
-from explorer.format import count, shape
 from tests.test_app import assert_clean, run_app
-from vgg.lesson import build_steps
+from vgg.format import count, shape
+from vgg.teaching.lesson import build_steps
 
 CUSTOM = "32 LRN M 64 conv1-64 M 128"
 

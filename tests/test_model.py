@@ -6,7 +6,7 @@ from torch import nn
 
 import vgg
 from tests.test_spec import TORCHVISION_CFGS
-from vgg.published import PAPER_PARAMS_MILLIONS, PUBLISHED
+from vgg.arch.published import PAPER_PARAMS_MILLIONS, PUBLISHED
 
 BUILDERS = {name: getattr(vgg, name) for name in PUBLISHED}
 

@@ -1,6 +1,6 @@
 """Table 1 generated from the specs, against the paper's printed table."""
 
-from vgg.paper import table1
+from vgg.teaching.paper import table1
 
 
 def column(table, name):

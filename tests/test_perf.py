@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import vgg
+from vgg import precision
 from vgg.perf import (
     CHANNELS_LAST,
     NCHW,
@@ -28,7 +29,6 @@ from vgg.perf import (
     sweep,
     throughput_sweep,
 )
-from vgg import precision
 
 TINY = "8 M 16 M"
 SIZE = (32, 32)

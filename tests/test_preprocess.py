@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import vgg
-from vgg.published import IMAGENET_MEAN, IMAGENET_STD
+from vgg.arch.published import IMAGENET_MEAN, IMAGENET_STD
 
 MEAN = np.array(IMAGENET_MEAN, dtype=np.float32)
 STD = np.array(IMAGENET_STD, dtype=np.float32)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from vgg.receptive import receptive_box, stacked_conv_equivalence
+from vgg.analysis.receptive import receptive_box, stacked_conv_equivalence
 
 
 def test_first_conv_sees_three_pixels_around_its_position():

@@ -2,24 +2,24 @@
 
 import pytest
 
-from vgg.source import forward_listing, highlighted_lines, make_features_listing
+from vgg.teaching.source import forward_listing, highlighted_lines, make_layers_listing
 
 
-def test_make_features_listing_is_the_real_function():
-    source = make_features_listing()
-    assert source.lines[0].startswith("def make_features(")
-    assert source.file.endswith("vgg/model.py")
+def test_make_layers_listing_is_the_real_function():
+    source = make_layers_listing()
+    assert source.lines[0].startswith("def make_layers(")
+    assert source.file.endswith("vgg/arch/model.py")
 
 
 @pytest.mark.parametrize(("kind", "bn", "expected"), [
-    ("conv", False, ["isinstance(layer, Conv)", "nn.Conv2d(", "nn.ReLU(", "in_channels = layer.out_channels"]),
-    ("conv", True, ["isinstance(layer, Conv)", "nn.Conv2d(", "nn.BatchNorm2d(", "nn.ReLU(",
-                    "in_channels = layer.out_channels"]),
-    ("pool", False, ["isinstance(layer, MaxPool)", "nn.MaxPool2d("]),
-    ("lrn", True, ["isinstance(layer, LRN)", "nn.LocalResponseNorm("]),
+    ("conv", False, ["isinstance(v, Conv)", "nn.Conv2d(", "nn.ReLU(", "in_channels = v.out_channels"]),
+    ("conv", True, ["isinstance(v, Conv)", "nn.Conv2d(", "nn.BatchNorm2d(", "nn.ReLU(",
+                    "in_channels = v.out_channels"]),
+    ("pool", False, ["isinstance(v, MaxPool)", "nn.MaxPool2d("]),
+    ("lrn", True, ["isinstance(v, LRN)", "nn.LocalResponseNorm("]),
 ])
 def test_highlighted_lines_say_what_they_do(kind, bn, expected):
-    source = make_features_listing()
+    source = make_layers_listing()
     lines = [source.lines[i] for i in highlighted_lines(kind, bn)]
     assert len(lines) == len(expected)
     for line, fragment in zip(lines, expected, strict=True):

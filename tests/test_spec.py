@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vgg
-from vgg.spec import LRN, MAX_LAYERS, MAX_WIDTH, Conv, MaxPool
+from vgg.arch.spec import LRN, MAX_LAYERS, MAX_WIDTH, Conv, MaxPool
 
 TORCHVISION_CFGS = {  # torchvision's `cfgs`, transcribed
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -36,7 +36,7 @@ def test_named_configs_match_table_1():
     assert one_by_one == [256, 512, 512]
     assert vgg.CONFIGS["A-LRN"].layers[1] == LRN(size=5, alpha=1e-4, beta=0.75, k=2.0)
     depths = {name: spec.weight_layers for name, spec in vgg.CONFIGS.items()}
-    assert depths == vgg.published.PAPER_TABLE1_WEIGHT_LAYERS
+    assert depths == vgg.arch.published.PAPER_TABLE1_WEIGHT_LAYERS
 
 
 @pytest.mark.parametrize(

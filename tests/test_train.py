@@ -101,9 +101,11 @@ def test_mini_layout_and_counts_match_the_analysis(config: str) -> None:
     assert [c.out_channels for c in mini.spec.convs] == [c.out_channels // 8 for c in full.convs]
     assert [c.kernel_size for c in mini.spec.convs] == [c.kernel_size for c in full.convs]
     assert len(weight_layers(model)) == full.weight_layers
-    report = vgg.analyze(mini.spec, batch_norm=True, input_size=(32, 32))
-    features_params = sum(p.numel() for p in model.features.parameters())
-    assert sum(row.params for row in report.layers if row.name.startswith("features.")) == features_params
+    report = vgg.analyze(mini.network, input_size=(32, 32))  # the library's analysis, like any network
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert [row.name for row in report.layers] == [name for name, _ in model.named_modules()
+                                                   if name.count(".") == 1 or name == "avgpool"]
+    assert report.layer("fc6").output_shape == (1, 512) and report.layers[-1].output_shape == (1, 10)
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert mini.hidden_features == 512 and mini.pooled_size == 1
 

@@ -9,7 +9,7 @@ import torch
 
 import vgg
 from tests.conftest import save_with_hash_name
-from vgg.published import PUBLISHED, PublishedVariant
+from vgg.arch.published import PUBLISHED, PublishedVariant
 
 TINY = "16 M 32 M"
 
@@ -48,7 +48,7 @@ def test_download_succeeds_then_reuses_the_cached_file(file_server, hub_dir):
 def test_registry_variant_downloads_through_the_same_path(file_server, hub_dir, monkeypatch):
     base, served = file_server
     path = save_with_hash_name(tiny_state(), served, "vggtiny")
-    monkeypatch.setattr("vgg.published.WEIGHTS_BASE_URL", base)
+    monkeypatch.setattr("vgg.arch.published.WEIGHTS_BASE_URL", base)
     variant = PublishedVariant("vggtiny", "A", False, path.name, 0, 0.0, 0.0, 0.0, 0.0)
     model = vgg.load_into(vgg.build(TINY, num_classes=5), vgg.load_state_dict(variant, progress=False))
     assert torch.equal(model.features[0].weight, tiny_state()["features.0.weight"])
@@ -163,9 +163,9 @@ def test_missing_path_and_non_state_dicts(tmp_path):
 
 
 def test_builders_refuse_unknown_weights_and_other_class_counts():
-    with pytest.raises(vgg.WeightsError, match="Unknown weights"):
+    with pytest.raises(vgg.WeightsError, match="has no weights named"):
         vgg.vgg16(weights="nonsense")
-    with pytest.raises(vgg.WeightsError, match="1000 classes"):
+    with pytest.raises(vgg.WeightsError, match="num_classes=1000"):
         vgg.vgg16(weights="IMAGENET1K_V1", num_classes=10)
 
 

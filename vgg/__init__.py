@@ -1,48 +1,128 @@
 """VGG Explorer's library: the VGG family as in torchvision and the paper, its analysis, image
 inference and weight loading. Pure Python and torch; never imports streamlit.
 
-Measurements (per-layer timing, throughput sweeps, matmul probes) live in ``vgg.perf``.
+By concern: ``vgg.arch`` (cfgs, make_layers, VGG, builders, weights), ``vgg.analysis`` (numbers on the
+meta device, comparison, diagram, guards), ``vgg.vision`` (images, preprocessing, the forward pass),
+``vgg.teaching`` (lesson steps, source listings, the paper's tables), ``vgg.perf`` (measurements) and
+``vgg.cli`` (``python -m vgg``). The names most code needs are re-exported here.
 """
 
-from vgg.analysis import LayerRow, Report, StageSummary, Totals, TrainingMemory, analyze
-from vgg.builders import build, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
-from vgg.classes import imagenet_classes
-from vgg.compare import Comparison, compare
-from vgg.configs import CONFIGS, VARIANTS, resolve_config, variant_name
-from vgg.devices import available_devices, select_device
-from vgg.diagram import GraphvizNotInstalledError, diagram, diagram_svg
-from vgg.errors import DeviceError, ImageError, InputSizeError, ResourceError, SpecError, WeightsError
-from vgg.featuremaps import ChannelStats, FeatureGrid, LayerStats, channel_stats, feature_grid, layer_stats
-from vgg.guards import ResourceLimits, check_resources, resource_limits
-from vgg.images import load_image
-from vgg.inference import (
+from vgg import format
+from vgg.analysis import (
+    Comparison,
+    LayerRow,
+    Report,
+    ResourceLimits,
+    StageSummary,
+    Totals,
+    TrainingMemory,
+    analyze,
+    check_resources,
+    compare,
+    diagram,
+    diagram_svg,
+    resource_limits,
+    torchinfo_table,
+)
+from vgg.arch import (
+    CONFIGS,
+    KIND_GROUP,
+    LRN,
+    PUBLISHED,
+    VARIANTS,
+    VGG,
+    Conv,
+    LayerGroup,
+    LayerInfo,
+    LayerKind,
+    MaxPool,
+    Network,
+    PublishedVariant,
+    VGG11_BN_Weights,
+    VGG11_Weights,
+    VGG13_BN_Weights,
+    VGG13_Weights,
+    VGG16_BN_Weights,
+    VGG16_Weights,
+    VGG19_BN_Weights,
+    VGG19_Weights,
+    VGGSpec,
+    Weights,
+    WeightsEnum,
+    _vgg,
+    build,
+    cfgs,
+    check_state_dict,
+    imagenet_classes,
+    layer_infos,
+    load_into,
+    load_state_dict,
+    make_layers,
+    parse_spec,
+    resolve_config,
+    variant_name,
+    vgg11,
+    vgg11_bn,
+    vgg13,
+    vgg13_bn,
+    vgg16,
+    vgg16_bn,
+    vgg19,
+    vgg19_bn,
+)
+from vgg.errors import (
+    DeviceError,
+    GraphvizNotInstalledError,
+    ImageError,
+    InputSizeError,
+    ResourceError,
+    SpecError,
+    VGGError,
+    WeightsError,
+)
+from vgg.vision import (
     RANDOM_WEIGHTS_NOTICE,
+    ChannelStats,
+    FeatureGrid,
     ForwardResult,
+    LayerStats,
     Prediction,
     Predictions,
+    PreprocessSteps,
+    available_devices,
+    channel_stats,
+    feature_grid,
     forward_with_features,
+    layer_stats,
+    load_image,
+    load_sample,
     prepare,
+    preprocess,
+    preprocess_steps,
+    sample_credits,
+    sample_images,
+    select_device,
+    to_display_image,
     top_k,
 )
-from vgg.model import VGG, LayerInfo
-from vgg.preprocess import PreprocessSteps, preprocess, preprocess_steps, to_display_image
-from vgg.published import PUBLISHED, PublishedVariant
-from vgg.samples import load_sample, sample_credits, sample_images
-from vgg.spec import LRN, Conv, MaxPool, VGGSpec, parse_spec
-from vgg.torchinfo_view import torchinfo_table
-from vgg.weights import check_state_dict, load_into, load_state_dict
 
 __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
-    # the model family
-    "CONFIGS", "LRN", "PUBLISHED", "VARIANTS", "VGG", "Conv", "LayerInfo", "MaxPool", "PublishedVariant",
-    "VGGSpec", "build", "parse_spec", "resolve_config", "variant_name",
+    # torchvision's names
+    "cfgs", "make_layers", "VGG", "_vgg",
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "Weights", "WeightsEnum", "VGG11_Weights", "VGG11_BN_Weights", "VGG13_Weights", "VGG13_BN_Weights",
+    "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights",
+    # which network, and the paper's configurations
+    "Network", "build", "CONFIGS", "VARIANTS", "LRN", "Conv", "MaxPool", "VGGSpec", "parse_spec",
+    "resolve_config", "variant_name", "LayerInfo", "LayerKind", "LayerGroup", "KIND_GROUP", "layer_infos",
+    "PUBLISHED", "PublishedVariant",
     # weights
     "check_state_dict", "imagenet_classes", "load_into", "load_state_dict",
-    # errors (all ValueErrors with a message that says what to do)
-    "DeviceError", "ImageError", "InputSizeError", "ResourceError", "SpecError", "WeightsError",
+    # errors: every one a VGGError, itself a ValueError, with a message that says what to do
+    "VGGError", "DeviceError", "ImageError", "InputSizeError", "ResourceError", "SpecError", "WeightsError",
+    "GraphvizNotInstalledError",
     # analysis on the meta device
-    "Comparison", "GraphvizNotInstalledError", "LayerRow", "Report", "StageSummary", "Totals", "TrainingMemory",
+    "Comparison", "LayerRow", "Report", "StageSummary", "Totals", "TrainingMemory",
     "analyze", "compare", "diagram", "diagram_svg", "torchinfo_table",
     "ResourceLimits", "check_resources", "resource_limits",
     # inference
@@ -50,4 +130,6 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "Predictions", "PreprocessSteps", "available_devices", "channel_stats", "feature_grid", "forward_with_features",
     "layer_stats", "load_image", "load_sample", "prepare", "preprocess", "preprocess_steps", "sample_credits",
     "sample_images", "select_device", "to_display_image", "top_k",
+    # numbers for people
+    "format",
 ]

@@ -24,7 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from vgg.devices import cpu_has_native_bf16
+from vgg.errors import VGGError
+from vgg.vision.devices import cpu_has_native_bf16
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 NAMES: dict[torch.dtype, str] = {dtype: name for name, dtype in PRECISIONS.items()}
@@ -38,7 +39,7 @@ BF16_RELATIVE_TOLERANCE = 0.02
 BF16_MIN_COSINE = 0.999
 
 
-class PrecisionError(ValueError):
+class PrecisionError(VGGError):
     """A precision this device does not compute natively, or one that does not exist."""
 
 
@@ -118,7 +119,7 @@ def accuracy_cost(reference: torch.Tensor, other: torch.Tensor, *, k: int = 5) -
     ref = reference.detach().to("cpu", torch.float64).reshape(-1, reference.shape[-1])
     out = other.detach().to("cpu", torch.float64).reshape(-1, other.shape[-1])
     if ref.shape != out.shape:
-        raise ValueError(f"Logits of different shapes: {tuple(ref.shape)} and {tuple(out.shape)}.")
+        raise VGGError(f"Logits of different shapes: {tuple(ref.shape)} and {tuple(out.shape)}.")
     k = min(k, ref.shape[-1])
     ref_top, out_top = ref.topk(k).indices, out.topk(k).indices
     agreement = [len(set(a.tolist()) & set(b.tolist())) / k for a, b in zip(ref_top, out_top, strict=True)]

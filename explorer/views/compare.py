@@ -10,11 +10,12 @@ import pandas as pd
 import streamlit as st
 
 import vgg
-from explorer import charts, format, resources
+from explorer import charts, resources
 from explorer.sidebar import choose_b, follow_sidebar_with_b, model_choice_widgets
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart, show_diagram
 from explorer.tables import show_table
+from vgg import format
 
 TITLE = "Compare"
 _TOTALS = {  # Comparison.totals key -> (label, formatter)

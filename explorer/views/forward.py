@@ -14,13 +14,14 @@ import streamlit as st
 import torch
 
 import vgg
-from explorer import charts, format, resources, training
+from explorer import charts, resources, training
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
 from explorer.style import show_chart
-from vgg.featuremaps import channel_stats, feature_grid, layer_stats
-from vgg.inference import ForwardResult, top_k
-from vgg.preprocess import PreprocessSteps, preprocess_steps
+from vgg import format
+from vgg.vision.featuremaps import channel_stats, feature_grid, layer_stats
+from vgg.vision.inference import ForwardResult, top_k
+from vgg.vision.preprocess import PreprocessSteps, preprocess_steps
 
 TITLE = "Forward pass"
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}

@@ -1,6 +1,6 @@
 """Lesson: the real VGG builds itself in front of the class, notebook-like (prose, code, live output).
 
-1. the configuration list; 2. ``make_features`` reading it one entry at a time (the source line
+1. the configuration list; 2. ``make_layers`` reading it one entry at a time (the source line
 that runs highlighted, the layer appended, ``in_channels``, shape, parameters and MACs so far, the
 diagram growing); 3. the classifier and fc6's 25,088 inputs; 4. the initialisation; 5. the forward
 pass on the current image. Every number comes from the analysis engine; the code shown is read
@@ -16,16 +16,17 @@ import pandas as pd
 import streamlit as st
 
 import vgg
-from explorer import format, resources
+from explorer import resources
 from explorer.state import AppState
 from explorer.tables import show_table
-from vgg.lesson import BuildStep, build_steps
-from vgg.source import (
+from vgg import format
+from vgg.teaching.lesson import BuildStep, build_steps
+from vgg.teaching.source import (
     SourceListing,
     forward_listing,
-    make_classifier_listing,
-    make_features_listing,
+    make_layers_listing,
     reset_parameters_listing,
+    vgg_init_listing,
 )
 
 TITLE = "Lesson"
@@ -109,12 +110,12 @@ def _features_section(state: AppState, report: vgg.Report) -> None:
                 "normalisation" if any(not isinstance(entry, int) and entry != "M" for entry in spec.to_list()) else "")
                 + ".")
     st.code(f"cfg = {spec.to_list()!r}", language="python", wrap_lines=True)
-    st.subheader("2. `make_features` reads it, one entry at a time")
+    st.subheader("2. `make_layers` reads it, one entry at a time")
     current = _stepper(len(steps))
     st.html(_entry_chips(steps, current))
     step = steps[current - 1] if current else None
     # The listing takes the page's width: in a half-width column it cut the line being taught.
-    st.html(code_block(make_features_listing(), step.source_lines if step else ()))
+    st.html(code_block(make_layers_listing(), step.source_lines if step else ()))
     _state_panel(step, state.input_size, state.projector)
     if step is not None:  # the network so far ends with the last module this entry appended
         newest = {row.name for row in step.appended}
@@ -139,7 +140,7 @@ def _classifier_section(report: vgg.Report) -> None:
                 f"**{channels} × {height} × {width} = {fc6.input_shape[-1]:,}** numbers. fc6 connects each of them "
                 f"to each of its 4,096 units: {fc6.input_shape[-1]:,} × 4,096 + 4,096 = **{fc6.params:,} "
                 f"parameters**, {fc6.params / report.totals.params:.0%} of the whole network.")
-    st.html(code_block(make_classifier_listing()))
+    st.html(code_block(vgg_init_listing()))
 
 
 def _init_section(report: vgg.Report, projector: bool) -> None:

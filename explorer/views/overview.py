@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import charts, format, resources
+from explorer import charts, resources
 from explorer.state import AppState
 from explorer.style import show_chart
+from vgg import format
 
 TITLE = "Overview"
 

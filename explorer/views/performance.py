@@ -14,10 +14,11 @@ import pandas as pd
 import streamlit as st
 
 import vgg
-from explorer import charts, format, perf_charts, resources
+from explorer import charts, perf_charts, resources
 from explorer.state import AppState
 from explorer.style import show_chart
 from explorer.views.forward import load_model
+from vgg import format
 from vgg.perf import BenchReport, DeviceInfo, LayerProfile, Roofline, describe_device, layout_of, run_bench
 
 TITLE = "Performance"

@@ -13,11 +13,12 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 import vgg
-from explorer import charts, format, resources
+from explorer import charts, resources
 from explorer.image_input import choose_image
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
-from vgg.receptive import InputBox, receptive_box, stacked_conv_equivalence
+from vgg import format
+from vgg.analysis.receptive import InputBox, receptive_box, stacked_conv_equivalence
 
 TITLE = "Receptive field"
 

@@ -14,25 +14,29 @@ from vgg.analysis.fields import Field, kernel_geometry, receptive_fields
 from vgg.analysis.memory import totals
 from vgg.analysis.report import LayerRow, Report, StageSummary
 from vgg.analysis.trace import Traced, check_input_size, meta_model, trace
-from vgg.configs import find_named_config, resolve_config
-from vgg.spec import VGGSpec
+from vgg.arch import ConfigLike, Network, NetworkLike, find_named_config
+from vgg.errors import VGGError
 
-ConfigLike = str | Sequence[int | str] | VGGSpec
+__all__ = ["ConfigLike", "analyze", "clear_caches", "stage_summaries"]
 
 
-def analyze(config: ConfigLike, *, batch_norm: bool = False, input_size: tuple[int, int] = (224, 224),
-            batch_size: int = 1, dtype: torch.dtype = torch.float32) -> Report:
+def analyze(config: NetworkLike, *, batch_norm: bool | None = None, num_classes: int | None = None,
+            hidden_features: int | None = None, pooled_size: int | None = None,
+            input_size: tuple[int, int] = (224, 224), batch_size: int = 1,
+            dtype: torch.dtype = torch.float32) -> Report:
     """Every module's shapes, params, MACs, memory and receptive field, and the totals, as a frozen Report.
 
-    ``config`` is anything ``vgg.resolve_config`` accepts ("D", "vgg16", "64 M 128 M", a list, a spec).
-    Raises ``SpecError`` for a bad config and ``InputSizeError`` for an input too small for the pools.
+    ``config`` is a ``Network`` or anything ``Network.resolve`` accepts ("D", "vgg16_bn", "64 M 128 M", a
+    list, a spec); ``batch_norm`` and the head's sizes override it. Raises ``SpecError`` for a bad config
+    and ``InputSizeError`` for an input too small for the pools.
     Results are cached: the Report is immutable, so callers may share it.
     """
-    spec = resolve_config(config)
+    network = Network.resolve(config, batch_norm=batch_norm, num_classes=num_classes,
+                              hidden_features=hidden_features, pooled_size=pooled_size)
     size = check_input_size(tuple(input_size), batch_size)
     if not isinstance(dtype, torch.dtype):
-        raise ValueError(f"dtype must be a torch.dtype such as torch.float16, got {dtype!r}.")
-    return _analyze(spec, bool(batch_norm), size, int(batch_size), dtype)
+        raise VGGError(f"dtype must be a torch.dtype such as torch.float16, got {dtype!r}.")
+    return _analyze(network, size, int(batch_size), dtype)
 
 
 def clear_caches(*, models: bool = True) -> None:
@@ -43,12 +47,13 @@ def clear_caches(*, models: bool = True) -> None:
 
 
 @functools.lru_cache(maxsize=128)
-def _analyze(spec: VGGSpec, batch_norm: bool, input_size: tuple[int, int], batch_size: int,
-             dtype: torch.dtype) -> Report:
-    traced = trace(spec, batch_norm, input_size, batch_size)
+def _analyze(network: Network, input_size: tuple[int, int], batch_size: int, dtype: torch.dtype) -> Report:
+    traced = trace(network, input_size, batch_size)
     itemsize = dtype.itemsize
     rows = tuple(_row(layer, field, itemsize) for layer, field in zip(traced, receptive_fields(traced), strict=True))
-    return Report(spec=spec, config=find_named_config(spec) or spec.to_text(), batch_norm=batch_norm,
+    spec = network.spec
+    return Report(network=network, spec=spec, config=find_named_config(spec) or spec.to_text(),
+                  batch_norm=network.batch_norm,
                   input_size=input_size, batch_size=batch_size, dtype=str(dtype).removeprefix("torch."),
                   layers=rows, stages=stage_summaries(rows), totals=totals(rows, itemsize))
 

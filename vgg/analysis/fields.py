@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from vgg.analysis.trace import Traced
-from vgg.model import POOLED_SIZE
+from vgg.errors import VGGError
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def kernel_geometry(module: nn.Module) -> tuple[tuple[int, int], tuple[int, int]
     """(kernel, stride, padding) as (h, w) pairs for modules with a fixed window, else None."""
     if isinstance(module, nn.Conv2d | nn.MaxPool2d):
         if isinstance(module, nn.Conv2d) and module.dilation != (1, 1):
-            raise ValueError("Dilated convolutions are not part of VGG; the receptive-field recurrence assumes none.")
+            raise VGGError("Dilated convolutions are not part of VGG; the receptive-field recurrence assumes none.")
         stride = module.stride if module.stride is not None else module.kernel_size
         return _pair(module.kernel_size), _pair(stride), _pair(module.padding)
     return None
@@ -107,9 +107,17 @@ def _through_layer(field: Field, layer: Traced) -> Field:
         return Field(field.height.through(kh, sh, ph), field.width.through(kw, sw, pw))
     if isinstance(layer.module, nn.AdaptiveAvgPool2d):
         height, width = layer.input_shape[-2:]
-        return Field(_adaptive_axis(field.height, height, POOLED_SIZE[0]),
-                     _adaptive_axis(field.width, width, POOLED_SIZE[1]))
+        out_height, out_width = _pair(layer.module.output_size)
+        return Field(_adaptive_axis(field.height, height, out_height),
+                     _adaptive_axis(field.width, width, out_width))
     return field  # BN, ReLU, LRN, dropout: positions map one to one
+
+
+def _pair(size: int | tuple[int | None, ...]) -> tuple[int, int]:
+    if isinstance(size, int):
+        return size, size
+    height, width = size
+    return int(height), int(width)  # torchvision's and ours are (7, 7); None ("keep the input's") is never used
 
 
 def receptive_fields(layers: Sequence[Traced]) -> tuple[Field, ...]:

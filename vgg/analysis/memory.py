@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 
 from vgg.analysis.report import LayerRow, Totals, TrainingMemory
-from vgg.spec import LRN
+from vgg.arch.spec import LRN
 
 POOL_INDEX_BYTES = 8  # max_pool2d_with_indices keeps int64 indices for backward
 DROPOUT_MASK_BYTES = 1  # CUDA's fused native_dropout keeps a bool mask (CPU's dropout keeps a float one)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from vgg.spec import VGGSpec
+from vgg.arch import LayerKind, Network, VGGSpec
+from vgg.format import format_shape
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made: `import vgg` and the CLI stay light
     import pandas as pd
@@ -32,7 +34,7 @@ class LayerRow:
     paper_name: str  # "conv1_1", "pool5", "fc6"
     stage: int  # 1-based; the head (avgpool + classifier) is the stage after the last pool
     type: str  # the module's class name, "Conv2d"
-    kind: str  # conv, bn, relu, lrn, pool, avgpool, fc, dropout
+    kind: LayerKind
     kernel_size: Pair | None
     stride: Pair | None
     padding: Pair | None
@@ -154,8 +156,9 @@ STAGE_COLUMNS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Report:
-    """Everything ``vgg.analyze`` found about one (config, batch norm, input size, batch, dtype)."""
+    """Everything ``vgg.analyze`` found about one network at one input size, batch size and dtype."""
 
+    network: Network
     spec: VGGSpec
     config: str  # the paper's name ("E"), or the spec's text for a custom one
     batch_norm: bool
@@ -201,10 +204,6 @@ class Report:
         return _frame(self.stages, STAGE_COLUMNS)
 
 
-def format_shape(shape: tuple[int, ...] | None) -> str:
-    return "" if shape is None else "×".join(str(side) for side in shape)
-
-
 _TEXT_FIELDS = frozenset({"kernel_size", "stride", "padding"})  # None shows as an empty cell
 
 
@@ -232,4 +231,6 @@ def _jsonable(value: Any) -> Any:
         return {key: _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value  # a LayerKind is written as its text, "conv"
     return value

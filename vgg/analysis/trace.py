@@ -3,7 +3,7 @@
 Shapes come from torch itself (each module runs on a meta tensor: no data, no weight memory, with
 two exceptions kept for memory, see SHAPE_PRESERVING), so they are right for any spec and input size
 without a hand-written shape formula. No hooks are registered: the Sequentials are iterated
-directly, as DESIGN.md asks of shared models.
+directly: models shared between threads never get hooks (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vgg.builders import build
-from vgg.model import VGG, LayerInfo
-from vgg.spec import VGGSpec
+from vgg.arch import VGG, LayerInfo, LayerKind, Network, build
+from vgg.errors import VGGError
 
 Shape = tuple[int, ...]
 
@@ -44,21 +43,21 @@ class Traced:
 
 
 @functools.lru_cache(maxsize=32)
-def meta_model(spec: VGGSpec, batch_norm: bool) -> VGG:
-    """The structure of a (spec, bn) pair on the meta device, in eval mode, shared by every analysis.
+def meta_model(network: Network) -> VGG:
+    """The structure of a network on the meta device, in eval mode, shared by every analysis.
 
     Safe to share between threads: eval-mode modules on meta tensors mutate nothing, and analysis
     never registers hooks on it or switches its mode.
     """
-    return build(spec, batch_norm=batch_norm, device="meta").eval()
+    return build(network, device="meta").eval()
 
 
 def check_input_size(input_size: tuple[int, int], batch_size: int) -> tuple[int, int]:
     """Validate the user's numbers before torch sees them, so the message names what to change."""
     if len(input_size) != 2 or not all(_is_integer(side) for side in input_size):
-        raise ValueError(f"input_size must be two integers (height, width), got {input_size!r}.")
+        raise VGGError(f"input_size must be two integers (height, width), got {input_size!r}.")
     if not _is_integer(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        raise VGGError(f"batch_size must be a positive integer, got {batch_size!r}.")
     height, width = input_size
     return operator.index(height), operator.index(width)
 
@@ -68,13 +67,13 @@ def _is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def trace(spec: VGGSpec, batch_norm: bool, input_size: tuple[int, int], batch_size: int) -> tuple[Traced, ...]:
+def trace(network: Network, input_size: tuple[int, int], batch_size: int) -> tuple[Traced, ...]:
     """Every module of features, avgpool and classifier, in forward order, with its input and output shape.
 
     Raises ``InputSizeError`` (via ``VGG.check_input``) when the input cannot survive the pools.
     """
     height, width = check_input_size(input_size, batch_size)
-    model = meta_model(spec, batch_norm)
+    model = meta_model(network)
     x = torch.empty(batch_size, 3, height, width, device="meta")  # (N, 3, H, W)
     model.check_input(x)
     modules = dict(_forward_modules(model))
@@ -82,7 +81,7 @@ def trace(spec: VGGSpec, batch_norm: bool, input_size: tuple[int, int], batch_si
     with torch.inference_mode():
         for info in model.layer_infos:
             module = modules[info.path]
-            if info.kind == "fc" and x.dim() > 2:
+            if info.kind is LayerKind.FC and x.dim() > 2:
                 x = torch.flatten(x, 1)  # VGG.forward_head flattens between avgpool and fc6: (N, C * 7 * 7)
             output_shape = _output_shape(module, x)
             traced.append(Traced(info, module, tuple(x.shape), output_shape))
@@ -100,7 +99,7 @@ def _output_shape(module: nn.Module, x: torch.Tensor) -> Shape:
     """Run the module on the meta tensor, with the two exceptions explained at SHAPE_PRESERVING."""
     if isinstance(module, SHAPE_PRESERVING):
         if isinstance(module, nn.BatchNorm2d) and (x.dim() != 4 or x.shape[1] != module.num_features):
-            raise ValueError(f"BatchNorm2d({module.num_features}) cannot take a tensor of shape {tuple(x.shape)}.")
+            raise VGGError(f"BatchNorm2d({module.num_features}) cannot take a tensor of shape {tuple(x.shape)}.")
         return tuple(x.shape)
     if isinstance(module, nn.Linear):
         return tuple(F.linear(x, module.weight).shape)

@@ -1,6 +1,6 @@
 """Command line: ``python -m vgg SUBCOMMAND``. Each subcommand lives in its own module here and
 exposes ``register(subparsers)``, which adds its parser and sets ``handler`` to a function
-``(args) -> int``. Errors the user can fix are ValueErrors: one line on stderr, exit status 2."""
+``(args) -> int``. Errors the user can fix are VGGErrors: one line on stderr, exit status 2."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from vgg.errors import VGGError
+
 # Modules listed here are imported lazily so `python -m vgg summary` does not import the image stack.
 SUBCOMMAND_MODULES = ("summary", "compare", "diagram", "predict", "bench", "export", "train", "experiment")
 USAGE_ERROR = 2
+
+__all__ = ["SUBCOMMAND_MODULES", "USAGE_ERROR", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except ValueError as error:  # SpecError, InputSizeError, ImageError, WeightsError are all ValueErrors
+    except VGGError as error:  # SpecError, InputSizeError, ImageError, WeightsError, ...: messages to act on
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Sequence
 
 from vgg.analysis import Report, analyze
-from vgg.configs import VARIANTS
+from vgg.arch import Network
 
 CONFIG_HELP = ("A, A-LRN, B, C, D, E, a torchvision name (vgg16, vgg16_bn: _bn turns on batch norm), "
                "or a spec in quotes, e.g. '64 M 128 M conv1-128 M'")
@@ -18,23 +18,15 @@ def add_input_size(parser: argparse.ArgumentParser) -> None:
                         help="input height and width in pixels (default: 224 224)")
 
 
-def wants_batch_norm(config: str, flag: bool) -> bool:
-    """torchvision's builder names carry batch norm in their name: vgg16_bn means --bn."""
-    name = config.strip().lower()
-    return flag or (name.endswith("_bn") and name in VARIANTS)
+def network_arg(config: str, bn_flag: bool) -> Network:
+    """The network a CONFIG argument and its --bn flag name: vgg16_bn has batch norm by its name
+    (--bn is allowed with it); vgg16 --bn is refused as a contradiction."""
+    return Network.resolve(config, batch_norm=True if bn_flag else None)
 
 
 def analyze_arg(config: str, bn_flag: bool, input_size: Sequence[int]) -> Report:
     height, width = input_size
-    return analyze(config, batch_norm=wants_batch_norm(config, bn_flag), input_size=(height, width))
-
-
-def mib(value: int) -> str:
-    return f"{value / 2**20:,.1f} MiB"
-
-
-def giga(value: int) -> str:
-    return f"{value / 1e9:.3f} G"
+    return analyze(network_arg(config, bn_flag), input_size=(height, width))
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[bool]) -> str:

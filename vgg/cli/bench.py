@@ -12,13 +12,15 @@ import json
 import torch
 
 from vgg.analysis import analyze
-from vgg.builders import build
-from vgg.cli._config_args import CONFIG_HELP, add_input_size, format_table, mib, wants_batch_norm
-from vgg.configs import CONFIG_TITLES
-from vgg.devices import DEVICE_CHOICES
-from vgg.guards import check_resources
-from vgg.inference import prepare
+from vgg.analysis.guards import check_resources
+from vgg.arch.builders import build
+from vgg.arch.configs import CONFIG_TITLES
+from vgg.cli._config_args import CONFIG_HELP, add_input_size, format_table, network_arg
+from vgg.errors import VGGError
+from vgg.format import mib
 from vgg.perf import PRECISIONS, BenchReport, LayerProfile, Roofline, Sweep, layout_of, run_bench
+from vgg.vision.devices import DEVICE_CHOICES
+from vgg.vision.inference import prepare
 
 LAYER_HEADERS = ("Paper name", "Module", "Kind", "MACs", "ms", "GFLOP/s", "of probe")
 ROOFLINE_HEADERS = ("Paper name", "Bound by", "FLOP/byte", "Bound ms", "Measured ms", "Of the bound")
@@ -54,9 +56,9 @@ def parse_int_list(text: str, what: str) -> tuple[int, ...]:
     try:
         values = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
     except ValueError:
-        raise ValueError(f"{what} {text!r} must be whole numbers separated by commas, e.g. 1,8,32.") from None
+        raise VGGError(f"{what} {text!r} must be whole numbers separated by commas, e.g. 1,8,32.") from None
     if not values:
-        raise ValueError(f"{what} {text!r} is empty: give at least one number, e.g. 1,8,32.")
+        raise VGGError(f"{what} {text!r} is empty: give at least one number, e.g. 1,8,32.")
     return values
 
 
@@ -66,20 +68,20 @@ def parse_precisions(text: str) -> tuple[str, ...] | None:
     chosen = tuple(part.strip().lower() for part in text.split(",") if part.strip())
     unknown = [part for part in chosen if part not in PRECISIONS]
     if unknown or not chosen:
-        raise ValueError(f"Precisions {text!r}: use auto or a comma-separated list of {', '.join(PRECISIONS)}.")
+        raise VGGError(f"Precisions {text!r}: use auto or a comma-separated list of {', '.join(PRECISIONS)}.")
     return chosen
 
 
 def run(args: argparse.Namespace) -> int:
     batch_sizes = parse_int_list(args.batch_sizes, "Batch sizes")
     precisions = parse_precisions(args.precisions)
-    batch_norm = wants_batch_norm(args.config, args.bn)
+    network = network_arg(args.config, args.bn)
     height, width = args.input_size
     # Refuse a network too big for this machine before building it; larger batches are the sweep's to stop.
-    check_resources(analyze(args.config, batch_norm=batch_norm, input_size=(height, width),
+    check_resources(analyze(network, input_size=(height, width),
                             batch_size=args.profile_batch), keep_features=False)
     torch.manual_seed(0)  # timings do not depend on the values; the seed keeps runs identical anyway
-    model = prepare(build(args.config, batch_norm=batch_norm), args.device)
+    model = prepare(build(network), args.device)
     layouts = (layout_of(model),) if args.fast_only else None  # None: the model's own layout and plain NCHW
     report = run_bench(model, input_size=(height, width), batch_sizes=batch_sizes, precisions=precisions,
                        repeats=args.repeats, warmup=args.warmup, profile_batch=args.profile_batch,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from vgg.analysis.compare import Comparison, compare
 from vgg.cli._config_args import CONFIG_HELP, add_input_size, analyze_arg, format_table
-from vgg.compare import Comparison, compare
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vgg.analysis.diagram import LAYOUTS, GraphvizNotInstalledError, diagram, diagram_svg
 from vgg.cli import USAGE_ERROR
 from vgg.cli._config_args import CONFIG_HELP, add_input_size, analyze_arg
-from vgg.diagram import LAYOUTS, GraphvizNotInstalledError, diagram, diagram_svg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

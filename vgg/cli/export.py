@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from vgg.cli._config_args import CONFIG_HELP, mib, wants_batch_norm
+from vgg.cli._config_args import CONFIG_HELP, network_arg
 from vgg.cli.predict import RANDOM, _model
+from vgg.format import mib
 from vgg.perf.export import FORMATS, PARITY_TOLERANCE, ExportResult, check_destination, export
 
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_destination(args.out, args.fmt)  # before building the model: a wrong path fails at once
-    model = _model(args.config, wants_batch_norm(args.config, args.bn), args.weights, args.seed).eval()
+    model = _model(network_arg(args.config, args.bn), args.weights, args.seed).eval()
     size = tuple(args.input_size) if args.input_size else None
     result = export(model, args.out, args.fmt, input_size=size)
     print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))

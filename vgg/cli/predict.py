@@ -14,18 +14,20 @@ import torch
 from PIL import Image
 
 from vgg.analysis import analyze
-from vgg.builders import build
+from vgg.analysis.guards import check_resources
+from vgg.arch.builders import build
+from vgg.arch.configs import CONFIG_TITLES
+from vgg.arch.model import VGG
+from vgg.arch.network import Network
+from vgg.arch.weights import load_into, load_state_dict
+from vgg.cli._config_args import network_arg
 from vgg.cli.trained import is_trained_checkpoint, predict_trained
-from vgg.configs import CONFIG_TITLES, VARIANTS, resolve_config, variant_name
-from vgg.devices import DEVICE_CHOICES
 from vgg.errors import ImageError, WeightsError
-from vgg.guards import check_resources
-from vgg.images import load_image
-from vgg.inference import ForwardResult, Predictions, forward_with_features, prepare, top_k
-from vgg.model import VGG
-from vgg.preprocess import MODES, preprocess
-from vgg.samples import load_sample, sample_images
-from vgg.weights import load_into, load_state_dict
+from vgg.vision.devices import DEVICE_CHOICES
+from vgg.vision.images import load_image
+from vgg.vision.inference import ForwardResult, Predictions, forward_with_features, prepare, top_k
+from vgg.vision.preprocess import MODES, preprocess
+from vgg.vision.samples import load_sample, sample_images
 
 RANDOM, IMAGENET = "random", "imagenet"
 _FC8_WEIGHT = "classifier.6.weight"
@@ -68,17 +70,16 @@ def run(args: argparse.Namespace) -> int:
     image_name, image = _image(args.image)
     if args.weights not in (RANDOM, IMAGENET) and is_trained_checkpoint(args.weights):
         return predict_trained(args, image_name, image)  # a mini VGG trained here: its own classes and size
-    batch_norm = args.bn or (args.config.strip().lower().endswith("_bn") and args.config.strip().lower() in VARIANTS)
+    network = network_arg(args.config, args.bn)
     # Estimated on the meta device first: a spec too large for this machine is refused before it is built.
-    check_resources(analyze(args.config, batch_norm=batch_norm, input_size=(args.size, args.size)),
+    check_resources(analyze(network, input_size=(args.size, args.size)),
                     keep_features=False)  # the pass below keeps only the logits
-    model = prepare(_model(args.config, batch_norm, args.weights, args.seed), args.device)
+    model = prepare(_model(network, args.weights, args.seed), args.device)
     x = preprocess(image, mode=args.mode, size=args.size)  # (1, 3, size, size)
     result = forward_with_features(model, x, layers=())  # logits only: keep no feature maps
     predictions = top_k(result.logits, args.topk, weights_are_random=args.weights == RANDOM)
-    spec = resolve_config(args.config)
-    title = CONFIG_TITLES.get(spec.name or "", f"custom ({args.config.strip()})")
-    outcome = Outcome(image_name, title, batch_norm, args.weights,
+    title = CONFIG_TITLES.get(network.config or "", f"custom ({args.config.strip()})")
+    outcome = Outcome(image_name, title, network.batch_norm, args.weights,
                       args.seed if args.weights == RANDOM else None, result, predictions, tuple(x.shape))
     print(json.dumps(to_json(outcome), indent=2) if args.json else render(outcome))
     return 0
@@ -94,22 +95,22 @@ def _image(argument: str) -> tuple[str, Image.Image]:
                      "Check the path.")
 
 
-def _model(config: str, batch_norm: bool, weights: str, seed: int) -> VGG:
+def _model(network: Network, weights: str, seed: int) -> VGG:
     if weights == RANDOM:
         torch.manual_seed(seed)  # the same "random" network every run, so outputs can be compared
-        return build(config, batch_norm=batch_norm)
+        return build(network)
     if weights == IMAGENET:
-        name = variant_name(resolve_config(config), batch_norm)
+        name = network.variant
         if name is None:
             raise WeightsError(f"torchvision publishes ImageNet weights only for A, B, D and E (vgg11 to vgg19, with "
-                               f"or without _bn), not for {config!r}. Use --weights random or a .pth file.")
+                               f"or without _bn), not for {network.label}. Use --weights random or a .pth file.")
     else:
         name = weights
     with contextlib.redirect_stdout(sys.stderr):  # torch.hub prints "Downloading: ..." on stdout; keep --json clean
         state = load_state_dict(name)
     fc8 = state.get(_FC8_WEIGHT)
     num_classes = fc8.shape[0] if fc8 is not None and fc8.dim() == 2 else 1000  # a fine-tuned head keeps its size
-    return load_into(build(config, batch_norm=batch_norm, num_classes=num_classes, init_weights=False), state)
+    return load_into(build(network, num_classes=num_classes, init_weights=False), state)
 
 
 def to_json(outcome: Outcome) -> dict[str, object]:

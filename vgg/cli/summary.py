@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from vgg.analysis import Report, format_shape
-from vgg.cli._config_args import CONFIG_HELP, add_input_size, analyze_arg, format_table, giga, mib
+from vgg.analysis import Report
+from vgg.cli._config_args import CONFIG_HELP, add_input_size, analyze_arg, format_table
+from vgg.format import format_shape, giga, mib
 
 HEADERS = ("Paper name", "Module", "Type", "Output shape", "Params", "MACs", "RF")
 RIGHT = (False, False, False, True, True, True, True)

@@ -37,7 +37,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from vgg.model import POOLED_SIZE, VGG
+from vgg.arch import POOLED_SIZE, VGG
+from vgg.errors import VGGError
 
 FORMATS = ("onnx", "torchscript", "pt2")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "pt2": ".pt2"}
@@ -48,7 +49,7 @@ TRACE_BATCH = 2  # torch.export specialises a dimension of size 1 to a constant:
 CHECK_GROWTH = (32, 64)  # the second parity check: batch 1, 32 px taller and 64 px wider than the trace
 
 
-class ExportError(ValueError):
+class ExportError(VGGError):
     """An export that could not be written, or whose parity check failed."""
 
 
@@ -85,7 +86,7 @@ class AdaptivePoolByMatrices(nn.Module):
     Output cell i along a side of n pixels averages pixels [floor(i n / out), ceil((i + 1) n / out)),
     PyTorch's adaptive-pooling windows."""
 
-    def __init__(self, output: tuple[int, int] = POOLED_SIZE) -> None:
+    def __init__(self, output: tuple[int, int] = (POOLED_SIZE, POOLED_SIZE)) -> None:
         super().__init__()
         self.output = output
 

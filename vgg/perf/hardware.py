@@ -15,8 +15,9 @@ from typing import Any
 
 import torch
 
-from vgg.devices import cpu_model
+from vgg.errors import VGGError
 from vgg.precision import check_precision, native_precisions
+from vgg.vision.devices import cpu_model
 
 # NVIDIA's datasheet figures for dense (no sparsity) bf16 = fp16 tensor-core throughput, in TFLOP/s.
 # Matched in order against torch's device name, so the specific names come first. A GPU not listed
@@ -84,7 +85,7 @@ def supported_precisions(device: torch.device) -> tuple[str, ...]:
 def check_precisions(device: torch.device, precisions: tuple[str, ...]) -> tuple[str, ...]:
     """``precisions`` in order without repeats; PrecisionError naming why one cannot be measured here."""
     if not precisions:
-        raise ValueError("Choose at least one precision.")
+        raise VGGError("Choose at least one precision.")
     for precision in precisions:
         check_precision(device, precision)
     return tuple(dict.fromkeys(precisions))

@@ -15,12 +15,12 @@ from typing import Any
 import torch
 
 from vgg.analysis import analyze
-from vgg.inference import ForwardResult, forward_with_features
-from vgg.model import VGG
+from vgg.arch.model import VGG
 from vgg.perf.hardware import check_precisions
 from vgg.perf.layout import MEMORY_FORMATS, converted_copy, layout_of
 from vgg.perf.timing import check_counts, median, seconds_once
 from vgg.precision import PRECISIONS
+from vgg.vision.inference import ForwardResult, forward_with_features
 
 TIME_GROUPS = ("conv", "fc", "other")  # the shares reported: convolutions, fully connected, everything else
 
@@ -123,7 +123,7 @@ def profile_layers(model: VGG, x: torch.Tensor, *, precision: str = "fp32", repe
 
 
 def _layer_times(model: VGG, x: torch.Tensor, passes: list[ForwardResult]) -> tuple[LayerTime, ...]:
-    report = analyze(model.spec, batch_norm=model.batch_norm, input_size=tuple(x.shape[-2:]), batch_size=x.shape[0])
+    report = analyze(model.network, input_size=tuple(x.shape[-2:]), batch_size=x.shape[0])
     return tuple(LayerTime(row.name, row.paper_name, row.kind, row.macs,
                            median([result.times[row.name] for result in passes]))
                  for row in report.layers)

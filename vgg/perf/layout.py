@@ -14,8 +14,8 @@ import copy
 import torch
 from torch import nn
 
-from vgg.builders import build
-from vgg.model import VGG
+from vgg.arch.builders import build
+from vgg.arch.model import VGG
 from vgg.precision import PRECISIONS, precision_of
 
 CHANNELS_LAST, NCHW = "channels_last", "nchw"
@@ -39,8 +39,7 @@ def available_layouts(model: VGG) -> tuple[str, ...]:
 def plain_layout_copy(model: VGG) -> VGG:
     """An NCHW twin of a prepared ``model`` with the same weights, in eval mode, on the same device;
     only the conv (and BN) weights are copied. Never modifies ``model``."""
-    num_classes = model.classifier[-1].out_features
-    twin = build(model.spec, batch_norm=model.batch_norm, num_classes=num_classes, device="meta")
+    twin = build(model.network, device="meta")
     twin.features = copy.deepcopy(model.features).to(memory_format=torch.contiguous_format)
     twin.eval()  # before the shared classifier is attached: eval() on it would write to the original's modules
     twin.classifier = model.classifier
@@ -54,8 +53,7 @@ def converted_copy(model: VGG, precision: str) -> VGG:
     if precision_of(model) == precision:
         return model
     dtype = PRECISIONS[precision]
-    num_classes = model.classifier[-1].out_features
-    twin = build(model.spec, batch_norm=model.batch_norm, num_classes=num_classes, device="meta")
+    twin = build(model.network, device="meta")
     state = {name: value.to(dtype) if value.is_floating_point() else value  # keeps channels_last strides
              for name, value in model.state_dict().items()}
     twin.load_state_dict(state, assign=True)

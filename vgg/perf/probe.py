@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from vgg.errors import VGGError
 from vgg.perf.hardware import check_precisions
 from vgg.perf.timing import check_counts, median, sample_seconds
 from vgg.precision import PRECISIONS
@@ -46,7 +47,7 @@ def matmul_probe(device: torch.device, precision: str = "fp32", *, size: int | N
     check_counts(repeats=repeats, warmup=warmup)
     size = size or DEFAULT_SIZES.get(device.type, 2048)
     if size < 1:
-        raise ValueError(f"The probe's size must be positive, got {size}.")
+        raise VGGError(f"The probe's size must be positive, got {size}.")
     dtype = PRECISIONS[precision]
     with torch.inference_mode():
         a = torch.randn(size, size, device=device, dtype=dtype)

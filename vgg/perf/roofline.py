@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from vgg.analysis import LayerRow, Report
+from vgg.errors import VGGError
 from vgg.perf.layers import LayerProfile
 from vgg.perf.probe import MatmulProbe
 from vgg.perf.timing import check_counts, median, sample_seconds
@@ -72,7 +73,7 @@ def memory_probe(device: torch.device, *, array_bytes: int | None = None, repeat
     check_counts(repeats=repeats, warmup=warmup)
     size = array_bytes or DEFAULT_ARRAY_BYTES.get(device.type, DEFAULT_ARRAY_BYTES["cpu"])
     if size < 4:
-        raise ValueError(f"The memory probe's arrays need at least 4 bytes, got {size}.")
+        raise VGGError(f"The memory probe's arrays need at least 4 bytes, got {size}.")
     elements = size // 4
     with torch.inference_mode():
         a = torch.empty(elements, device=device)
@@ -219,9 +220,9 @@ def profile_roofline(profile: LayerProfile, report: Report, matmul: MatmulProbe,
     """The roofline of a measured per-layer profile, with ``report`` the analysis of the same network,
     input size and batch, under the probes of its device and precision."""
     if matmul.precision != profile.precision:
-        raise ValueError(f"A {matmul.precision} matmul probe cannot be the roof of a {profile.precision} profile.")
+        raise VGGError(f"A {matmul.precision} matmul probe cannot be the roof of a {profile.precision} profile.")
     if (report.batch_size, *report.input_size) != (profile.input_shape[0], *profile.input_shape[2:]):
-        raise ValueError(f"The analysis (batch {report.batch_size}, {report.input_size}) is not of the profile's "
+        raise VGGError(f"The analysis (batch {report.batch_size}, {report.input_size}) is not of the profile's "
                          f"input {profile.input_shape}.")
     times = {layer.name: layer.seconds for layer in profile.layers}
     return roofline(report, times, Roof(profile.precision, matmul.gflops, memory.gbs),

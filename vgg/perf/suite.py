@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from vgg.analysis import Report, analyze
-from vgg.configs import find_named_config
-from vgg.model import VGG
+from vgg.arch.configs import find_named_config
+from vgg.arch.model import VGG
+from vgg.errors import VGGError
 from vgg.perf.hardware import DeviceInfo, check_precisions, describe_device
 from vgg.perf.layers import LayerProfile, profile_layers
 from vgg.perf.layout import available_layouts, layout_of, random_input
@@ -36,7 +37,7 @@ class BenchReport:
     def roofline(self, profile: LayerProfile) -> Roofline:
         probe = self.probe(profile.precision)
         if probe is None:
-            raise ValueError(f"No {profile.precision} matmul probe in this report.")
+            raise VGGError(f"No {profile.precision} matmul probe in this report.")
         return profile_roofline(profile, self.analysis, probe, self.memory)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,6 +99,6 @@ def run_bench(model: VGG, *, input_size: tuple[int, int] = (224, 224), batch_siz
         model, batch_sizes=sizes, input_size=input_size, precisions=chosen, layouts=layouts, repeats=repeats,
         warmup=warmup, on_progress=lambda done, steps, label: progress(start + done * sweep_steps // steps,
                                                                        total, label))
-    analysis = analyze(model.spec, batch_norm=model.batch_norm, input_size=input_size, batch_size=profile_batch)
+    analysis = analyze(model.network, input_size=input_size, batch_size=profile_batch)
     return BenchReport(find_named_config(model.spec) or model.spec.to_text(), model.batch_norm, tuple(input_size),
                        info, tuple(probes), tuple(profiles), sweep, analysis, memory)

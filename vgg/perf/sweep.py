@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from vgg.analysis import analyze
-from vgg.model import VGG
+from vgg.arch.model import VGG
+from vgg.errors import VGGError
 from vgg.perf.hardware import check_precisions
 from vgg.perf.layout import available_layouts, converted_copy, plain_layout_copy, random_input
 from vgg.perf.memory import SAFETY_FACTOR, PeakMemory, available_bytes, fits, forward_estimate_bytes
@@ -65,7 +66,7 @@ class Sweep:
 def check_batch_sizes(batch_sizes: Sequence[int]) -> tuple[int, ...]:
     sizes = tuple(sorted({int(size) for size in batch_sizes}))
     if not sizes or sizes[0] < 1:
-        raise ValueError(f"Batch sizes must be whole numbers of at least 1, got {list(batch_sizes)}.")
+        raise VGGError(f"Batch sizes must be whole numbers of at least 1, got {list(batch_sizes)}.")
     return sizes
 
 
@@ -112,7 +113,7 @@ def _check_layouts(model: VGG, layouts: Sequence[str] | None) -> tuple[str, ...]
         return possible
     unknown = [layout for layout in layouts if layout not in possible]
     if unknown or not layouts:
-        raise ValueError(f"Layouts {list(layouts)!r}: this model runs {', '.join(possible)}.")
+        raise VGGError(f"Layouts {list(layouts)!r}: this model runs {', '.join(possible)}.")
     return tuple(dict.fromkeys(layouts))
 
 
@@ -120,7 +121,7 @@ def _measure_point(model: VGG, layout: str, precision: str, batch_size: int, inp
                    repeats: int, warmup: int, budget: int | None) -> SweepPoint | str:
     """One batch size's point, or why it was not measured."""
     device = next(model.parameters()).device
-    report = analyze(model.spec, batch_norm=model.batch_norm, input_size=input_size, batch_size=batch_size)
+    report = analyze(model.network, input_size=input_size, batch_size=batch_size)
     estimate = forward_estimate_bytes(report, precision)
     label = f"{precision} {layout}: stopped before batch {batch_size}"
     if not fits(estimate, budget):

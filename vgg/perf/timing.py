@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from vgg.devices import synchronize
+from vgg.errors import VGGError
+from vgg.vision.devices import synchronize
 
 
 def seconds_once(function: Callable[[], object], device: torch.device) -> float:
@@ -46,6 +47,6 @@ def median(samples: Sequence[float]) -> float:
 
 def check_counts(*, repeats: int, warmup: int) -> None:
     if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}.")
+        raise VGGError(f"repeats must be at least 1, got {repeats}.")
     if warmup < 0:
-        raise ValueError(f"warmup cannot be negative, got {warmup}.")
+        raise VGGError(f"warmup cannot be negative, got {warmup}.")

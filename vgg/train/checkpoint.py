@@ -31,11 +31,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from vgg.inference import Predictions, top_k
 from vgg.train.datasets import normalize
 from vgg.train.errors import CheckpointError
 from vgg.train.mini import MiniVGG
 from vgg.train.trainer import EpochRecord, Recipe, TrainResult
+from vgg.vision import Predictions, top_k
 
 FORMAT, VERSION = "vgg-explorer/trained-mini", 1
 _ZIP_MAGIC = b"PK\x03\x04"

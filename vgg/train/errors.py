@@ -1,13 +1,13 @@
-"""Errors of training: each says what was wrong and what to do."""
+"""Errors of training: each a ``VGGError`` that says what was wrong and what to do."""
 
-from vgg.errors import WeightsError
+from vgg.errors import VGGError, WeightsError
 
 
-class DatasetError(ValueError):
+class DatasetError(VGGError):
     """An unknown dataset, or a size or split it cannot give."""
 
 
-class TrainingError(ValueError):
+class TrainingError(VGGError):
     """A training recipe that cannot run (an epoch count, learning rate or batch size out of range)."""
 
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vgg.configs import find_named_config, resolve_config
-from vgg.spec import Conv, VGGSpec
+from vgg.arch import Conv, Network, VGGSpec, build, find_named_config, resolve_config
 from vgg.train.errors import TrainingError
 
 DEFAULT_WIDTH_DIVISOR = 8
@@ -87,11 +86,15 @@ class MiniVGG:
         name = self.config_name + ("+BN" if self.batch_norm else "") + " mini"
         return name if self.width_divisor == DEFAULT_WIDTH_DIVISOR else f"{name} (widths /{self.width_divisor})"
 
+    @property
+    def network(self) -> Network:
+        """The library's value for this network: the analysis and the app's caches take it like any other."""
+        return Network(self.spec, self.batch_norm, self.num_classes, self.hidden_features, self.pooled_size)
+
     def build(self, *, init_weights: bool = True) -> nn.Module:
-        """The model: the scaled spec through the library's own VGG (random init from the global RNG)."""
-        return build_vgg(self.spec, batch_norm=self.batch_norm, num_classes=self.num_classes,
-                         hidden_features=self.hidden_features, pooled_size=self.pooled_size, dropout=self.dropout,
-                         init_weights=init_weights)
+        """The model: ``VGG(make_layers(scaled spec, batch_norm), ...)``, the full network's own code path
+        (with ``init_weights``, initialised from the global RNG as torchvision does)."""
+        return build(self.network, init_weights=init_weights, dropout=self.dropout)
 
     def describe(self) -> dict[str, object]:
         """What a checkpoint records: enough to build this network again."""
@@ -99,23 +102,6 @@ class MiniVGG:
                 "width_divisor": self.width_divisor, "input_size": self.input_size,
                 "num_classes": self.num_classes, "hidden_features": self.hidden_features,
                 "pooled_size": self.pooled_size, "dropout": self.dropout}
-
-
-def build_vgg(spec: VGGSpec, *, batch_norm: bool, num_classes: int, hidden_features: int, pooled_size: int,
-              dropout: float, init_weights: bool) -> nn.Module:
-    from vgg.model import VGG
-
-    model = VGG(spec, batch_norm=batch_norm, num_classes=num_classes, init_weights=False, dropout=dropout)
-    # (until the library's VGG takes hidden_features / pooled_size) the head rebuilt at the mini's sizes
-    model.avgpool = nn.AdaptiveAvgPool2d((pooled_size, pooled_size))
-    in_features = spec.out_channels * pooled_size * pooled_size
-    model.classifier = nn.Sequential(
-        nn.Linear(in_features, hidden_features), nn.ReLU(True), nn.Dropout(p=dropout),
-        nn.Linear(hidden_features, hidden_features), nn.ReLU(True), nn.Dropout(p=dropout),
-        nn.Linear(hidden_features, num_classes))
-    if init_weights:
-        model.reset_parameters()
-    return model
 
 
 def initialize(model: nn.Module, generator: torch.Generator, scheme: str = "torchvision") -> None:

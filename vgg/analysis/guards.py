@@ -19,9 +19,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vgg.analysis import Report
-from vgg.configs import find_named_config
+from vgg.analysis.report import Report
 from vgg.errors import ResourceError
+from vgg.format import mib
 
 WEIGHT_ENV = "VGG_EXPLORER_MAX_WEIGHT_MB"
 ACTIVATION_ENV = "VGG_EXPLORER_MAX_ACTIVATION_MB"
@@ -53,7 +53,7 @@ def _limit(environ: Mapping[str, str], name: str, default_mb: int, cap: int) -> 
     except ValueError:
         megabytes = -1.0
     if not megabytes > 0:  # also refuses nan
-        raise ValueError(f"{name}={text!r} is not a positive number of megabytes (MiB); fix or unset it.")
+        raise ResourceError(f"{name}={text!r} is not a positive number of megabytes (MiB); fix or unset it.")
     return int(megabytes * _MIB)  # set by hand: trusted, even above the cap
 
 
@@ -94,10 +94,10 @@ def check_resources(report: Report, *, keep_features: bool = True, max_weight_by
 
 
 def _name(report: Report) -> str:
-    named = find_named_config(report.spec)
+    named = report.network.config
     label = f"VGG config {named}" if named else "This custom network"
     return label + (" with batch norm" if report.batch_norm else "")
 
 
 def _mib(value: int) -> str:
-    return f"{value / _MIB:,.0f} MiB"
+    return mib(value, digits=0)

@@ -1,7 +1,7 @@
 """The project's own source, read at run time, so the lesson shows the code that really runs.
 
-The lesson highlights the line of ``make_features`` that handles each spec entry; the lines are
-found by what they say (``isinstance(layer, Conv)``), not by number, so editing the function
+The lesson highlights the line of ``make_layers`` that handles each spec entry; the lines are
+found by what they say (``isinstance(v, Conv)``), not by number, so editing the function
 moves the highlight with it instead of breaking it.
 """
 
@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vgg import model
+from vgg.arch import model
+from vgg.errors import VGGError
 
-# What each kind of spec entry looks like in make_features, and the module it appends.
+# What each kind of spec entry looks like in make_layers, and the module it appends.
 BRANCH_MARKERS: dict[str, str] = {
-    "conv": "isinstance(layer, Conv)",
-    "lrn": "isinstance(layer, LRN)",
-    "pool": "isinstance(layer, MaxPool)",
+    "conv": "isinstance(v, Conv)",
+    "lrn": "isinstance(v, LRN)",
+    "pool": "isinstance(v, MaxPool)",
 }
 APPEND_MARKERS: dict[str, str] = {
     "conv": "nn.Conv2d(",
@@ -47,7 +48,7 @@ class SourceListing:
         for index, line in enumerate(self.lines):
             if marker in line:
                 return index
-        raise ValueError(f"{self.name} no longer contains {marker!r}; update vgg/source.py's markers.")
+        raise VGGError(f"{self.name} no longer contains {marker!r}; update vgg/teaching/source.py's markers.")
 
 
 def listing(function: Callable[..., Any]) -> SourceListing:
@@ -55,12 +56,13 @@ def listing(function: Callable[..., Any]) -> SourceListing:
     return SourceListing(function.__qualname__, inspect.getsourcefile(function) or "?", first, tuple(lines))
 
 
-def make_features_listing() -> SourceListing:
-    return listing(model.make_features)
+def make_layers_listing() -> SourceListing:
+    return listing(model.make_layers)
 
 
-def make_classifier_listing() -> SourceListing:
-    return listing(model.make_classifier)
+def vgg_init_listing() -> SourceListing:
+    """``VGG.__init__``: features, avgpool, the classifier, and the call that initialises the weights."""
+    return listing(model.VGG.__init__)
 
 
 def reset_parameters_listing() -> SourceListing:
@@ -77,11 +79,11 @@ def forward_listing() -> SourceListing:
 
 
 def highlighted_lines(kind: str, batch_norm: bool) -> tuple[int, ...]:
-    """Lines of make_features that run for one spec entry of ``kind`` ("conv", "lrn", "pool")."""
-    source = make_features_listing()
+    """Lines of make_layers that run for one spec entry of ``kind`` ("conv", "lrn", "pool")."""
+    source = make_layers_listing()
     lines = [source.find(BRANCH_MARKERS[kind])]
     appended = ("conv", "bn", "relu") if kind == "conv" else (kind,)
     lines += [source.find(APPEND_MARKERS[step]) for step in appended if step != "bn" or batch_norm]
     if kind == "conv":
-        lines.append(source.find("in_channels = layer.out_channels"))
+        lines.append(source.find("in_channels = v.out_channels"))
     return tuple(sorted(lines))

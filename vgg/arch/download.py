@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from vgg.published import PublishedVariant
-from vgg.weights import StateDict, hub_checkpoint_dir, load_state_dict, published_variant
+from vgg.arch.published import PublishedVariant
+from vgg.arch.weights import StateDict, hub_checkpoint_dir, load_state_dict, published_variant
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, expected total or None)
 _MEGABYTE = 1_000_000

@@ -1,4 +1,4 @@
-"""The lesson's walk through ``make_features``: one step per spec entry, with the numbers the
+"""The lesson's walk through ``make_layers``: one step per spec entry, with the numbers the
 analysis engine computed for the modules that entry appends (so lesson and tables always agree)."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from vgg.source import highlighted_lines
-from vgg.spec import LRN, Conv, LayerSpec, MaxPool
+from vgg.arch.spec import LRN, Conv, LayerSpec, MaxPool
+from vgg.errors import VGGError
+from vgg.teaching.source import highlighted_lines
 
 _ENTRY_KIND = {Conv: "conv", LRN: "lrn", MaxPool: "pool"}
 _MODULES_PER_ENTRY = {"lrn": 1, "pool": 1}  # a conv appends conv, (bn), relu
@@ -15,7 +16,7 @@ _MODULES_PER_ENTRY = {"lrn": 1, "pool": 1}  # a conv appends conv, (bn), relu
 
 @dataclass(frozen=True)
 class BuildStep:
-    """The state of make_features after reading entry ``index`` of the spec (0-based)."""
+    """The state of make_layers after reading entry ``index`` of the spec (0-based)."""
 
     index: int
     entry: LayerSpec
@@ -27,7 +28,7 @@ class BuildStep:
     output_shape: tuple[int, ...]  # after this entry, batch included
     params_so_far: int
     macs_so_far: int
-    source_lines: tuple[int, ...]  # 0-based lines of make_features that ran
+    source_lines: tuple[int, ...]  # 0-based lines of make_layers that ran
 
     @property
     def paper_names(self) -> str:
@@ -47,7 +48,7 @@ def build_steps(spec_layers: Sequence[LayerSpec], rows: Sequence, *, batch_norm:
         count = _MODULES_PER_ENTRY.get(kind, 3 if batch_norm else 2)
         appended = tuple(rows[cursor:cursor + count])
         if len(appended) != count or not all(row.name.startswith("features.") for row in appended):
-            raise ValueError(f"Spec entry {index + 1} ({entry.to_token()}) has no matching layers in the analysis.")
+            raise VGGError(f"Spec entry {index + 1} ({entry.to_token()}) has no matching layers in the analysis.")
         cursor += count
         before = in_channels
         in_channels = entry.out_channels if isinstance(entry, Conv) else in_channels

@@ -19,8 +19,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from vgg.errors import ImageError
-from vgg.published import MIN_INPUT_SIZE
+from vgg.arch.published import MIN_INPUT_SIZE
+from vgg.errors import ImageError, VGGError
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO | Image.Image
 
@@ -49,7 +49,7 @@ def load_image(source: ImageSource, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
     when ``max_pixels`` is set above it.
     """
     if max_pixels < 1:
-        raise ValueError(f"max_pixels must be positive, got {max_pixels}.")
+        raise VGGError(f"max_pixels must be positive, got {max_pixels}.")
     if isinstance(source, Image.Image):
         return _finish(source, "The image", max_pixels)
     name, stream = _open_stream(source)

@@ -1,11 +1,20 @@
-"""The paper's six configurations (Table 1), and the one function that turns any config into a spec."""
+"""The paper's six configurations (Table 1), torchvision's ``cfgs``, and the one function that turns any
+config into a spec."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vgg.arch.spec import LRN, Conv, LayerSpec, MaxPool, VGGSpec, parse_spec
 from vgg.errors import SpecError
-from vgg.spec import LRN, Conv, LayerSpec, MaxPool, VGGSpec, parse_spec
+
+# torchvision's ``cfgs``, exactly as in its models/vgg.py: a channel count is a 3x3 conv, "M" a max pool.
+cfgs: dict[str, list[int | str]] = {
+    "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+}
 
 _M = MaxPool()
 
@@ -40,6 +49,11 @@ VARIANTS: dict[str, tuple[str, bool]] = {
     "vgg19": ("E", False), "vgg19_bn": ("E", True),
 }
 
+# The builder of each torchvision config, and the name of a network by its depth ("VGG16").
+BUILDER_OF: dict[tuple[str, bool], str] = {value: name for name, value in VARIANTS.items()}
+DEPTH_NAMES: dict[str, str] = {"A": "VGG11", "A-LRN": "VGG11-LRN", "B": "VGG13", "C": "VGG16-C", "D": "VGG16",
+                               "E": "VGG19"}
+
 # Depth in the paper's sense (weight layers), for labels like "VGG16 (D)".
 CONFIG_TITLES: dict[str, str] = {
     "A": "VGG11 (A)", "A-LRN": "VGG11-LRN (A-LRN)", "B": "VGG13 (B)",
@@ -70,12 +84,6 @@ def _looks_like_a_name(text: str) -> bool:
     word = text.strip()
     return (bool(word) and not any(ch.isdigit() or ch in " \t\n,;" for ch in word)
             and word.lower() not in ("m", "pool", "maxpool", "lrn"))
-
-
-def variant_name(spec: VGGSpec, batch_norm: bool) -> str | None:
-    """torchvision's builder name for a (spec, bn) pair, or None for configs torchvision lacks."""
-    named = find_named_config(spec)
-    return next((name for name, (config, bn) in VARIANTS.items() if config == named and bn == batch_norm), None)
 
 
 def find_named_config(spec: VGGSpec) -> str | None:

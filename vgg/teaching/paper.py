@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from vgg.analysis import Report, analyze, group_units
+from vgg.analysis.compare import compare
 from vgg.analysis.units import ALIGNED_KINDS
-from vgg.compare import compare
-from vgg.configs import CONFIGS
+from vgg.arch.configs import CONFIGS
 
 PAPER_ORDER: tuple[str, ...] = ("A", "A-LRN", "B", "C", "D", "E")
 

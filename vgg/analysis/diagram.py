@@ -21,7 +21,10 @@ from itertools import groupby, pairwise
 
 import graphviz
 
-from vgg.analysis import Report, StageSummary, Unit, format_shape, group_units
+from vgg.analysis.report import Report, StageSummary
+from vgg.analysis.units import Unit, group_units
+from vgg.errors import GraphvizNotInstalledError, VGGError
+from vgg.format import format_shape, short_count
 
 HIGHLIGHT_FILL = "#CC79A7"  # Okabe-Ito reddish purple: the colour the app marks added layers with
 HIGHLIGHT_BORDER = "#7A2E5C"
@@ -30,10 +33,6 @@ END_FILL = "#FFFFFF"
 FONT = "Helvetica"
 LAYOUTS = ("stages", "detailed")
 STAGES_FONT_SIZE = 14  # points; the app scales the drawing to its column, which keeps it at >= 14 px
-
-
-class GraphvizNotInstalledError(RuntimeError):
-    """SVG export asked for on a machine without Graphviz's ``dot`` program."""
 
 
 def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str] = frozenset(),
@@ -50,7 +49,7 @@ def diagram(report: Report, *, collapsed: bool = False, highlight: Iterable[str]
     ``title=False`` leaves out the stage layout's title line, for a page that has its own heading.
     """
     if layout not in LAYOUTS:
-        raise ValueError(f"Unknown diagram layout {layout!r}; use one of {', '.join(LAYOUTS)}.")
+        raise VGGError(f"Unknown diagram layout {layout!r}; use one of {', '.join(LAYOUTS)}.")
     marked = frozenset(highlight)
     units = _units_until(report, until)
     reached = {unit.stage for unit in units}
@@ -179,7 +178,7 @@ def _units_until(report: Report, until: str | None) -> tuple[Unit, ...]:
         return units
     order = {row.name: index for index, row in enumerate(report.layers)}
     if until not in order:
-        raise ValueError(f"No layer {until!r} in {report.label}; use a module path like 'features.3'.")
+        raise VGGError(f"No layer {until!r} in {report.label}; use a module path like 'features.3'.")
     return tuple(unit for unit in units if order[unit.head.name] <= order[until])
 
 
@@ -193,14 +192,6 @@ def diagram_svg(graph: graphviz.Digraph) -> bytes:
         return graph.pipe(format="svg")
     except graphviz.ExecutableNotFound as error:
         raise GraphvizNotInstalledError(advice) from error
-
-
-def short_count(value: int) -> str:
-    """1792 -> "1.8K", 86704128 -> "86.7M": node labels have room for three digits."""
-    for divisor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
-        if abs(value) >= divisor:
-            return f"{value / divisor:.3g}{suffix}"
-    return str(value)
 
 
 def _stage_id(stage: StageSummary) -> str:

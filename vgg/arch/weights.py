@@ -9,6 +9,7 @@ Files are read with ``weights_only=True``: a pickle that would run code is refus
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import os
 import pickle
@@ -20,8 +21,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vgg.arch.configs import CONFIGS
+from vgg.arch.model import VGG, make_layers
+from vgg.arch.published import PUBLISHED, PublishedVariant
 from vgg.errors import WeightsError
-from vgg.published import PUBLISHED, PublishedVariant
 
 StateDict = dict[str, torch.Tensor]
 DOWNLOAD_TIMEOUT_SECONDS = 60.0  # a server silent this long is treated as gone (torch.hub sets no timeout)
@@ -171,14 +174,21 @@ def check_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> Non
 
 def identify_checkpoint(shapes: Mapping[str, tuple[int, ...]]) -> str | None:
     """The torchvision variant whose state_dict layout these shapes match exactly, if any."""
-    from vgg.builders import build  # local: builders import this module
-
-    for name, variant in PUBLISHED.items():
-        model = build(variant.config, batch_norm=variant.batch_norm, device="meta")
-        layout = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    for name, layout in _published_layouts().items():
         if layout.keys() == shapes.keys() and all(layout[k] == shapes[k] or k.startswith(_FC8) for k in layout):
             return name  # fc8 may differ: a fine-tuned checkpoint keeps the layout, not num_classes
     return None
+
+
+@functools.cache
+def _published_layouts() -> dict[str, dict[str, tuple[int, ...]]]:
+    """Each torchvision variant's state_dict keys and shapes, from its structure on the meta device."""
+    layouts = {}
+    for name, variant in PUBLISHED.items():
+        with torch.device("meta"):
+            model = VGG(make_layers(CONFIGS[variant.config], batch_norm=variant.batch_norm), init_weights=False)
+        layouts[name] = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return layouts
 
 
 def load_into(model: nn.Module, state: Mapping[str, torch.Tensor]) -> nn.Module:

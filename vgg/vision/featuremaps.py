@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from vgg.errors import VGGError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -47,7 +49,7 @@ def feature_grid(tensor: torch.Tensor, *, n: int = 16, channels: Sequence[int] |
     count, height, width = tiles.shape
     columns = columns if columns is not None else math.ceil(math.sqrt(count))
     if columns < 1 or padding < 0:
-        raise ValueError(f"columns must be at least 1 and padding at least 0; got {columns} and {padding}.")
+        raise VGGError(f"columns must be at least 1 and padding at least 0; got {columns} and {padding}.")
     columns = min(columns, count)
     rows = math.ceil(count / columns)
     cells = torch.full((rows * columns, height + padding, width + padding), PADDING_VALUE, dtype=torch.uint8,
@@ -65,7 +67,7 @@ def _as_maps(tensor: torch.Tensor) -> torch.Tensor:
     if tensor.dim() == 4 and tensor.shape[0] == 1:
         tensor = tensor[0]
     if tensor.dim() != 3:
-        raise ValueError(f"A feature grid needs one image's convolutional map, (C, H, W) or (1, C, H, W); got shape "
+        raise VGGError(f"A feature grid needs one image's convolutional map, (C, H, W) or (1, C, H, W); got shape "
                          f"{tuple(tensor.shape)} (fully connected layers have no spatial map).")
     return tensor.detach()
 
@@ -75,10 +77,10 @@ def _choose(maps: torch.Tensor, n: int, channels: Sequence[int] | None) -> torch
     if channels is not None:
         chosen = [int(c) for c in channels]
         if not chosen or any(not 0 <= c < total for c in chosen):
-            raise ValueError(f"channels must be a non-empty list of indices in 0..{total - 1}; got {list(channels)}.")
+            raise VGGError(f"channels must be a non-empty list of indices in 0..{total - 1}; got {list(channels)}.")
         return torch.tensor(chosen, dtype=torch.long, device=maps.device)
     if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
+        raise VGGError(f"n must be at least 1, got {n}.")
     return maps.float().mean(dim=(1, 2)).topk(min(n, total)).indices  # most active first
 
 

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vgg.analysis import Report, StageSummary, Unit, group_units
-from vgg.analysis.units import ALIGNED_KINDS
+from vgg.analysis.engine import analyze
+from vgg.analysis.report import Report, StageSummary
+from vgg.analysis.units import ALIGNED_KINDS, Unit, group_units
+from vgg.arch import NetworkLike
 
 if TYPE_CHECKING:  # imported where a frame is made, so `import vgg` stays light
     import pandas as pd
@@ -307,8 +309,15 @@ def _stage_order(labels_a: list[str], labels_b: list[str]) -> list[str]:
     return [*features, "head"]
 
 
-def compare(report_a: Report, report_b: Report) -> Comparison:
-    """Align two reports stage by stage (stage i with stage i, head with head), classifying every layer."""
+def compare(a: Report | NetworkLike, b: Report | NetworkLike, *,
+            input_size: tuple[int, int] = (224, 224)) -> Comparison:
+    """Align two networks stage by stage (stage i with stage i, head with head), classifying every layer.
+
+    ``a`` and ``b`` are Reports, or Networks (or anything ``Network.resolve`` accepts), analysed at
+    ``input_size``.
+    """
+    report_a = a if isinstance(a, Report) else analyze(a, input_size=input_size)
+    report_b = b if isinstance(b, Report) else analyze(b, input_size=input_size)
     staged_a, staged_b = _stage_units(report_a), _stage_units(report_b)
     stages = []
     for label in _stage_order(list(staged_a), list(staged_b)):

@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vgg.images import to_rgb
-from vgg.published import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, MIN_INPUT_SIZE, RESIZE_SIZE
+from vgg.arch.published import CROP_SIZE, IMAGENET_MEAN, IMAGENET_STD, MIN_INPUT_SIZE
+from vgg.arch.transforms import center_crop_box, normalize, resize_short_side, resized_size
+from vgg.errors import VGGError
+from vgg.vision.images import to_rgb
 
 Mode = Literal["crop", "whole"]
 MODES: tuple[Mode, ...] = ("crop", "whole")
@@ -65,37 +67,10 @@ def preprocess_steps(image: Image.Image, *, mode: Mode = "crop", size: int = CRO
 
 def _check_arguments(mode: str, size: int) -> None:
     if mode not in MODES:
-        raise ValueError(f"Unknown preprocessing mode {mode!r}: use 'crop' (torchvision's, for the published "
+        raise VGGError(f"Unknown preprocessing mode {mode!r}: use 'crop' (torchvision's, for the published "
                          "weights) or 'whole' (the whole image, squashed to a square).")
     if not MIN_INPUT_SIZE <= size <= MAX_SIZE:
-        raise ValueError(f"Input size {size} is out of range: VGG needs {MIN_INPUT_SIZE} to {MAX_SIZE} px.")
-
-
-def resize_short_side(crop_size: int) -> int:
-    """The resize before a centre crop: 256 for 224, as published; other crops keep that 8:7 ratio."""
-    return round(crop_size * RESIZE_SIZE / CROP_SIZE)
-
-
-def resized_size(size: tuple[int, int], short_side: int) -> tuple[int, int]:
-    """(width, height) with the short side at ``short_side``: torchvision's rounding (the long side floors)."""
-    width, height = size
-    if width <= height:
-        return short_side, int(short_side * height / width)
-    return int(short_side * width / height), short_side
-
-
-def center_crop_box(size: tuple[int, int], crop: int) -> tuple[int, int, int, int]:
-    """torchvision's centre crop offsets: ``int(round(excess / 2))``, Python's round-half-to-even."""
-    width, height = size
-    left, top = round((width - crop) / 2), round((height - crop) / 2)
-    return left, top, left + crop, top + crop
-
-
-def normalize(image: Image.Image) -> torch.Tensor:
-    """uint8 RGB -> float in [0, 1] -> ImageNet-normalised ``(1, 3, H, W)``."""
-    pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())  # (H, W, 3)
-    scaled = pixels.permute(2, 0, 1).to(torch.float32).div_(255.0)  # (3, H, W)
-    return scaled.sub_(_MEAN).div_(_STD).unsqueeze(0)
+        raise VGGError(f"Input size {size} is out of range: VGG needs {MIN_INPUT_SIZE} to {MAX_SIZE} px.")
 
 
 def to_display_image(tensor: torch.Tensor) -> Image.Image:
@@ -103,7 +78,7 @@ def to_display_image(tensor: torch.Tensor) -> Image.Image:
     if tensor.dim() == 4 and tensor.shape[0] == 1:
         tensor = tensor[0]
     if tensor.dim() != 3 or tensor.shape[0] != 3:
-        raise ValueError(f"Expected a (3, H, W) or (1, 3, H, W) image tensor, got shape {tuple(tensor.shape)}.")
+        raise VGGError(f"Expected a (3, H, W) or (1, 3, H, W) image tensor, got shape {tuple(tensor.shape)}.")
     pixels = tensor.detach().to("cpu", torch.float32) * _STD + _MEAN  # (3, H, W) in [0, 1], give or take
     array = pixels.clamp_(0.0, 1.0).mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
     return Image.fromarray(np.ascontiguousarray(array), "RGB")

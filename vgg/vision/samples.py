@@ -12,9 +12,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from vgg.images import load_image
+from vgg.errors import VGGError
+from vgg.vision.images import load_image
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 SAMPLES_DIR = DATA_DIR / "samples"
 _SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 _CREDIT_LINE = re.compile(r"^\s*-\s*`(?P<file>[^`]+)`:\s*(?P<credit>.+?)\s*$")
@@ -30,7 +31,7 @@ def load_sample(name: str) -> Image.Image:
     """A bundled sample as an RGB image; ValueError naming the samples for an unknown name."""
     samples = sample_images()
     if name not in samples:
-        raise ValueError(f"No sample named {name!r}: the samples are {', '.join(samples)}.")
+        raise VGGError(f"No sample named {name!r}: the samples are {', '.join(samples)}.")
     return load_image(samples[name])
 
 

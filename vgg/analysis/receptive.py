@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vgg.errors import VGGError
+
 
 @dataclass(frozen=True)
 class InputBox:
@@ -40,7 +42,7 @@ def receptive_box(*, receptive_field: int, jump: int, start: float, position: tu
     """The input box seen by feature-map ``position`` (row, col) of a layer; ``input_size`` is (H, W)."""
     row, col = position
     if row < 0 or col < 0:
-        raise ValueError(f"Position {position} is outside the feature map: rows and columns start at 0.")
+        raise VGGError(f"Position {position} is outside the feature map: rows and columns start at 0.")
     center_y, center_x = start + row * jump, start + col * jump
     half = (receptive_field - 1) / 2
     # Pixel i covers [i, i+1): a field of rf pixels centred on pixel c covers [c - half, c + half + 1).

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vgg.classes import imagenet_classes
-from vgg.devices import LayerClock, clock_for, select_device
-from vgg.errors import DeviceError
-from vgg.model import VGG
+from vgg.arch.classes import imagenet_classes
+from vgg.arch.model import VGG
+from vgg.errors import DeviceError, VGGError
+from vgg.vision.devices import LayerClock, clock_for, select_device
 
 RANDOM_WEIGHTS_NOTICE = ("Random weights: this network is untrained, so these classes and probabilities are noise, "
                          "not predictions. Load the ImageNet weights to see what VGG recognises.")
@@ -35,7 +35,7 @@ def prepare(model: VGG, device: str | torch.device = "auto", *, channels_last: b
     ``channels_last`` (NHWC) lets oneDNN on the CPU and cuDNN on CUDA run convolutions without
     reordering their input and output at every layer; it changes strides, not values. The model
     stays in float32: lower precision would break the 1e-3 agreement of logits with the plain
-    forward, and on CPUs without native bf16 (see ``vgg.devices.cpu_has_native_bf16``) it is slower.
+    forward, and on CPUs without native bf16 (see ``vgg.vision.devices.cpu_has_native_bf16``) it is slower.
     """
     target = select_device(device)
     model.eval()
@@ -68,8 +68,9 @@ def forward_with_features(model: VGG, x: torch.Tensor, *, layers: Iterable[str] 
     (``prepare`` does it): toggling it here would race with other threads using it.
     """
     if model.training:
-        raise ValueError("The model is in training mode (dropout on, batch norm updating its statistics). "
+        raise VGGError("The model is in training mode (dropout on, batch norm updating its statistics). "
                          "Call vgg.prepare(model) once before running it.")
+    model.check_can_classify()  # features-only weights have no classifier to read logits from
     wanted = _resolve_layers(model, layers)
     device = next(model.parameters()).device
     started = time.perf_counter()
@@ -89,7 +90,7 @@ def _resolve_layers(model: VGG, layers: Iterable[str] | None) -> frozenset[str]:
     unknown = [name for name in requested if name not in by_name]
     if unknown:
         examples = ", ".join(info.path for info in model.layer_infos[:3])
-        raise ValueError(f"Unknown layer(s) {', '.join(map(repr, unknown))}: use module paths ({examples}, ...) "
+        raise VGGError(f"Unknown layer(s) {', '.join(map(repr, unknown))}: use module paths ({examples}, ...) "
                          "or paper names (conv1_1, relu5_3, pool5, fc6, ...).")
     return frozenset(by_name[name] for name in requested)
 
@@ -203,13 +204,13 @@ def top_k(logits: torch.Tensor, k: int = 5, *, weights_are_random: bool,
     if logits.dim() == 2 and logits.shape[0] == 1:
         logits = logits[0]
     if logits.dim() != 1:
-        raise ValueError(f"top_k reads one image's logits, (num_classes,) or (1, num_classes); "
+        raise VGGError(f"top_k reads one image's logits, (num_classes,) or (1, num_classes); "
                          f"got shape {tuple(logits.shape)}.")
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}.")
+        raise VGGError(f"k must be at least 1, got {k}.")
     names = labels if labels is not None else _default_labels(logits.shape[0])
     if len(names) != logits.shape[0]:
-        raise ValueError(f"{len(names)} labels for {logits.shape[0]} classes.")
+        raise VGGError(f"{len(names)} labels for {logits.shape[0]} classes.")
     probabilities = torch.softmax(logits.detach().to("cpu", torch.float64), dim=0)  # float64: tiny tails stay > 0
     values, indices = probabilities.topk(min(k, logits.shape[0]))
     top = tuple(Prediction(i, names[i], p) for i, p in zip(indices.tolist(), values.tolist(), strict=True))
