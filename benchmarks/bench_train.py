@@ -26,8 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
-from vgg.devices import cpu_model
 from vgg.train import Recipe, digits_dataset, fit
+from vgg.vision import cpu_model
 
 TARGETS = {"D+BN": 0.98}
 DEFAULT_TARGET = 0.95
@@ -89,7 +89,10 @@ def main() -> int:
     digits_dataset()  # built once before any clock starts
     info = hardware(args.threads)
     started = time.perf_counter()
-    rows = [measure(run, args.epochs, args.seed, args.threads) for run in args.runs]
+    rows = []
+    for run in args.runs:  # each row on stderr as it is measured, so a long sweep shows its progress
+        rows.append(measure(run, args.epochs, args.seed, args.threads))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     info["load_average_after"] = round(os.getloadavg()[0], 2)
     info["wall_seconds"] = round(time.perf_counter() - started, 1)
     print(hardware_line(info))
