@@ -21,8 +21,8 @@ _BASE_CSS = """
 [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; row-gap: 0.2rem; overflow: visible; }
 [data-testid="stTabs"] [data-baseweb="tab-highlight"], [data-testid="stTabs"] [data-baseweb="tab-border"] {
   display: none; }
-[data-testid="stTabs"] button[role="tab"] { border-bottom: 3px solid transparent; }
-[data-testid="stTabs"] button[role="tab"][aria-selected="true"] { border-bottom-color: #D55E00; }
+[data-testid="stTabs"] [role="tab"] { border-bottom: 3px solid transparent; }
+[data-testid="stTabs"] [role="tab"][aria-selected="true"] { border-bottom-color: #D55E00; }
 [data-testid="stMetricValue"] *, [data-testid="stMetricLabel"] *, [data-testid="stMetricDelta"] *,
 [data-testid="stMetricValue"], [data-testid="stMetricLabel"], [data-testid="stMetricDelta"] {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
@@ -43,7 +43,7 @@ _PROJECTOR_CSS = """
   font-size: 1.3rem; line-height: 1.5; }
 [data-testid="stMain"] h1 { font-size: 3rem; }
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.2rem; }
-button[role="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
+[role="tab"] p { font-size: 1.3rem !important; font-weight: 600; }
 [data-testid="stMain"] button p { font-size: 1.15rem; }
 [data-testid="stCaptionContainer"] { font-size: 1.1rem !important; color: #222 !important; }
 [data-testid="stMain"] [data-testid="stTable"] th, [data-testid="stMain"] [data-testid="stTable"] td {

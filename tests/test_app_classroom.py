@@ -75,3 +75,26 @@ def test_compare_b_follows_the_sidebar_and_the_url_carries_both() -> None:
 def test_a_compare_link_opens_a_against_the_linked_b() -> None:
     at = run_app(view="Compare", a_config="D", b_config="C", config="E")
     assert list(at.table[0].value.columns)[1:3] == ["D", "C"]
+
+
+def test_offline_imagenet_weights_say_so_once_and_the_view_runs_on_random_weights(monkeypatch) -> None:
+    import urllib.error
+
+    import torch
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    at = run_app(view="Forward pass", weights="imagenet", config="A")
+    assert not at.error, [e.value for e in at.error]
+    notices = [w.value for w in at.warning if "ImageNet weights are not available" in w.value]
+    assert len(notices) == 1 and "random weights (seed 0) meanwhile" in notices[0]
+    assert any("untrained" in w.value for w in at.warning)  # the predictions say they are noise
+    assert not at.get("progress")  # no stale "Downloading... 0 B" bar
+    assert any(h.value == "Top-5 predictions" for h in at.subheader)
+
+
+def test_input_size_without_effect_in_centre_crop_mode_is_said() -> None:
+    at = run_app(view="Forward pass", size="320", config="A")
+    assert any("has no effect here" in i.value for i in at.info)

@@ -15,6 +15,7 @@ import torch
 
 import vgg
 from explorer import charts, resources, training
+from explorer.guard import plain
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
 from explorer.style import show_chart
@@ -29,10 +30,35 @@ _KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
 _RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
 
 
+_IMAGENET_FAILED = "_imagenet_unavailable"  # the session's last failed ImageNet download, in words
+
+
+def weights_key(state: AppState) -> str:
+    """The weights a view runs: the sidebar's, or random ones while ImageNet weights could not be had."""
+    if state.weights == "imagenet" and st.session_state.get(_IMAGENET_FAILED):
+        return resources.weights_key("random", state.seed, "")
+    return resources.weights_key(state.weights, state.seed, state.weights_path)
+
+
+def weights_are_random(state: AppState) -> bool:
+    return weights_key(state).startswith("random:")
+
+
+def imagenet_notice(state: AppState) -> None:
+    """One message for ImageNet weights that could not be downloaded (the view goes on with random weights)."""
+    if state.weights != "imagenet" or not st.session_state.get(_IMAGENET_FAILED):
+        return
+    st.warning(f"ImageNet weights are not available: they could not be downloaded (is this server offline?). "
+               f"This view uses random weights (seed {state.seed}) meanwhile, so its predictions are noise. For "
+               f"whoever runs the server: {plain(st.session_state[_IMAGENET_FAILED])}", icon=":material/cloud_off:")
+    st.button("Try the download again", key="imagenet_retry", on_click=st.session_state.pop, args=(_IMAGENET_FAILED,))
+
+
 def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
     """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
-    progress bar while ImageNet weights download."""
-    key = resources.weights_key(state.weights, state.seed, state.weights_path)
+    progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
+    says so)."""
+    key = weights_key(state)
     bar = None
 
     def on_progress(done: int, total: int | None) -> None:
@@ -42,18 +68,29 @@ def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
         bar.progress(fraction, text=f"Downloading ImageNet weights: {format.nbytes(done)}"
                                     + (f" of {format.nbytes(total)}" if total else ""))
 
-    with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-        network = resources.model(choice, key, state.device, _on_progress=on_progress)
-    if bar is not None:
-        bar.empty()
-    return network
+    try:
+        with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
+            return resources.model(choice, key, state.device, _on_progress=on_progress)
+    except vgg.WeightsError as error:
+        if key != "imagenet":
+            raise
+        st.session_state[_IMAGENET_FAILED] = _advice(str(error))
+        return resources.model(choice, weights_key(state), state.device)
+    finally:
+        if bar is not None:  # never a stale "Downloading... 0 B" above the message
+            bar.empty()
+
+
+def _advice(message: str) -> str:
+    """The library's message from its advice on ("If this machine is offline, ..."), or all of it."""
+    start = message.find("If this machine is offline")
+    return message[start:] if start >= 0 else message
 
 
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
     so that picking another layer does not run the network again."""
-    key = (choice, resources.weights_key(state.weights, state.seed, state.weights_path), state.device,
-           picked.digest, steps.mode, steps.size)
+    key = (choice, weights_key(state), state.device, picked.digest, steps.mode, steps.size)
     remembered = st.session_state.get(_RESULT_KEY)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
@@ -64,6 +101,7 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     input_size = tuple(steps.tensor.shape[-2:])
     resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
     network = load_model(state, choice)
+    imagenet_notice(state)
     with st.spinner("Running the forward pass..."):
         result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
     st.session_state[_RESULT_KEY] = (key, result)
@@ -81,6 +119,11 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
                     key="forward_mode")
     size = state.input_size[0] if mode == "whole" else 224
+    if mode == "crop" and state.input_size != (224, 224):
+        st.info(f"The sidebar's input size ({format.shape(state.input_size)}) has no effect here: centre-crop mode "
+                "always feeds the network a 224 × 224 crop, as the published weights were evaluated. Choose "
+                "\"Whole image, squashed\" to run at that size (the analysis views use it too).",
+                icon=":material/crop:")
     steps = preprocess_steps(picked.image, mode=mode, size=size)
     columns = st.columns(4)
     width, height = steps.original.size
@@ -95,18 +138,21 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     return steps
 
 
-def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5,
+def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False,
                      labels: Sequence[str] | None = None) -> None:
     predictions = top_k(result.logits, k, weights_are_random=random_weights, labels=labels)
     if predictions.random_weights:
         st.warning(predictions.notice, icon=":material/casino:")
     frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
                           for p in predictions.top])
+    if projector:  # in the projector's type; a bar in a data grid stays small
+        st.table(frame.assign(Probability=[f"{p:.1%}" for p in frame["Probability"]]), hide_index=True)
+        return
     st.dataframe(frame, hide_index=True, key=f"predictions_{id(result)}", column_config={
         "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
 
-def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
+def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.features and len(row.output_shape) == 4]
     labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
     default = next((row.name for row in rows if row.paper_name == "relu3_1"), rows[0].name)
@@ -124,15 +170,21 @@ def _feature_maps(result: ForwardResult, report: vgg.Report) -> None:
                           "Mean": [float(stats.mean[c]) for c in grid.channels],
                           "Max": [float(stats.max[c]) for c in grid.channels],
                           "Zeros": [float(stats.zero_fraction[c]) for c in grid.channels]})
+    if projector:
+        right.table(table.assign(Mean=table["Mean"].round(3), Max=table["Max"].round(3),
+                                 Zeros=[f"{zeros:.0%}" for zeros in table["Zeros"]]), hide_index=True)
+        return
     right.dataframe(table, hide_index=True, key="forward_channel_stats", column_config={
+        "Mean": st.column_config.NumberColumn(format="%.3f", width="small"),
+        "Max": st.column_config.NumberColumn(format="%.3f", width="small"),
         "Zeros": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
 
-def _through_network(result: ForwardResult, report: vgg.Report) -> None:
+def _through_network(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     stats = {stat.path: stat for stat in layer_stats(result.features)}
     relus = [row for row in report.layers if row.name in stats and row.kind == "relu"]
     rows = report.layers
-    left, right = st.columns(2)
+    left, right = (st.container(), st.container()) if projector else st.columns(2)
     with left:
         show_chart(charts.line_through_network(
             relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
@@ -197,10 +249,10 @@ def render(state: AppState) -> None:
     result = run_forward(state, state.model, picked, steps)
     report = resources.analysis(state.model, tuple(steps.tensor.shape[-2:]))
     st.subheader("Top-5 predictions")
-    show_predictions(result, state.weights == "random")
+    show_predictions(result, weights_are_random(state), projector=state.projector)
     st.subheader("Feature maps")
-    _feature_maps(result, report)
-    _through_network(result, report)
+    _feature_maps(result, report, state.projector)
+    _through_network(result, report, state.projector)
     st.subheader("Timing")
     _timings(result, report)
 
@@ -214,12 +266,13 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
     if picked is None:
         return
     steps = preprocess_steps(picked.image, mode="crop", size=224)
-    for column, choice in zip(st.columns(len(choices)), choices, strict=True):
+    networks = [load_model(state, choice) for choice in choices]
+    imagenet_notice(state)  # once, above both columns
+    for column, choice, network in zip(st.columns(len(choices)), choices, networks, strict=True):
         with column:
-            network = load_model(state, choice)
             result = vgg.forward_with_features(network, steps.tensor, layers=())
             st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
-            show_predictions(result, state.weights == "random", k=3)
+            show_predictions(result, weights_are_random(state), k=3)
 
 
 def _trained_side_by_side(state: AppState) -> None:

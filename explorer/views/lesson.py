@@ -168,14 +168,14 @@ def _forward_section(state: AppState, report: vgg.Report) -> None:
     if st.toggle("Run it on the current image", key="lesson_run",
                  help="Builds the real model with the sidebar's weights (hundreds of MB)."):
         from explorer.image_input import choose_image
-        from explorer.views.forward import run_forward, show_predictions
+        from explorer.views.forward import run_forward, show_predictions, weights_are_random
 
         picked = choose_image("lesson")
         if picked is not None:
             steps = vgg.preprocess_steps(picked.image, mode="crop", size=224)
             result = run_forward(state, state.model, picked, steps)
             st.image(steps.cropped, caption="The input after preprocessing", width=224)
-            show_predictions(result, state.weights == "random")
+            show_predictions(result, weights_are_random(state))
 
 
 def render(state: AppState) -> None:

@@ -68,7 +68,9 @@ def render(state: AppState) -> None:
     st.subheader("Table 2: number of parameters")
     show_table(_table2(), key="paper_table2", projector=state.projector)
     st.subheader("torchvision's published checkpoints")
-    show_table(_published(), key="paper_published", projector=state.projector)
+    show_table(_published(), key="paper_published", projector=state.projector,  # the file size off a projector
+               static_columns=["torchvision", "Config", "acc@1", "acc@5", "Params (published)", "Params (this code)",
+                               "GMACs (published _ops)", "GMACs (this code)"])
     st.caption("acc@1 / acc@5: ImageNet-1K validation, single 224 crop, from torchvision. GMACs are "
                "multiply-accumulates of the convolutions and linear layers at 224 × 224 (torchvision's "
                "`_ops`, which its docs label GFLOPS; FLOPs are twice that).")

@@ -17,6 +17,7 @@ from explorer import charts, resources
 from explorer.image_input import choose_image
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
+from explorer.tables import show_table
 from vgg import format
 from vgg.analysis.receptive import InputBox, receptive_box, stacked_conv_equivalence
 
@@ -86,7 +87,7 @@ def render(state: AppState) -> None:
         "layers": "Stacked 3×3 convs", "receptive_field": "Sees as far as one", "stacked_weights":
         "Weights, stacked (C=256)", "single_conv_weights": "Weights, one big conv", "saving_percent": "Saving %"})
     table["Sees as far as one"] = table["Sees as far as one"].map(lambda side: f"{side}×{side} conv")
-    st.dataframe(table, hide_index=True, key="rf_stacking")
+    show_table(table, key="rf_stacking", projector=state.projector)
     conv_rows = [r for r in report.layers if r.kind == "conv"]
     if len(conv_rows) >= 2:
         st.markdown(f"In {state.model.title}: conv1_1 sees {conv_rows[0].receptive_field} px, "
