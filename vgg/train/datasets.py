@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,8 @@ DIGITS, SHAPES = "digits", "shapes"
 DATASETS = (DIGITS, SHAPES)
 DEFAULT_INPUT_SIZE = {DIGITS: 32, SHAPES: 64}  # 32 = 2**5: VGG's five pools end at 1x1
 SHAPE_CLASSES = ("circle", "square", "triangle", "star", "cross", "ring", "diamond", "hexagon")
-MIN_SIZE, MAX_SIZE = 32, 256  # below 32 px the five pools leave nothing; above 256 training is no longer seconds
+MIN_SIZE, MAX_SIZE = 32, 256
+_BUILDING = threading.RLock()  # below 32 px the five pools leave nothing; above 256 training is no longer seconds
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +95,9 @@ def load_dataset(name: str, *, input_size: int | None = None, seed: int = 0) -> 
     if key not in DATASETS:
         raise DatasetError(f"Unknown dataset {name!r}: use one of {', '.join(DATASETS)}.")
     size = DEFAULT_INPUT_SIZE[key] if input_size is None else _check_size(input_size)
-    return digits_dataset(input_size=size, seed=seed) if key == DIGITS else shapes_dataset(input_size=size, seed=seed)
+    with _BUILDING:  # one build at a time: two threads importing scikit-learn at once can see it half-imported
+        return digits_dataset(input_size=size, seed=seed) if key == DIGITS else shapes_dataset(input_size=size,
+                                                                                               seed=seed)
 
 
 def _check_size(size: int) -> int:
