@@ -1,14 +1,9 @@
-"""VGG Explorer, the Streamlit app: ``streamlit run explorer/app.py``.
+"""VGG Explorer, the Streamlit app: ``vgg-explorer`` once the project is installed (``pip install -e .``),
+or ``streamlit run explorer/app.py`` from the checkout with it installed.
 
 A thin entry point: the sidebar yields an AppState, the tabs pick a view, and only the open
 view does any work (tabs track their state, so hidden views cost nothing).
 """
-
-import sys
-from pathlib import Path
-
-# `streamlit run` puts explorer/ on sys.path, not the checkout: make `import vgg` work from any cwd.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 

@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 import vgg
-from vgg.vision.samples import load_sample, sample_credits, sample_images
+from vgg.vision import load_sample, sample_credits, sample_images
 
 SOURCES = ("Sample", "Upload", "Camera")
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from explorer.style import PALETTE, style_figure
-from vgg.perf import LayerTime, Roofline, Sweep
-from vgg.perf.layers import TIME_GROUPS, time_group
+from vgg.perf import TIME_GROUPS, LayerTime, Roofline, Sweep, time_group
 
 GROUP_LABELS = {"conv": "Convolution", "fc": "Fully connected", "other": "Other (ReLU, pooling, BN, ...)"}
 

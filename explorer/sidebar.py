@@ -83,7 +83,7 @@ def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generat
     """Config select, custom spec box with live validation, and BN toggle; used by the sidebar and Compare."""
     config = container.selectbox(label, CONFIG_CHOICES, key=f"{prefix}config", persist_state="session",
                                  on_change=on_change,
-                                 format_func=lambda name: vgg.arch.configs.CONFIG_TITLES.get(name, "Custom spec..."))
+                                 format_func=lambda name: vgg.arch.CONFIG_TITLES.get(name, "Custom spec..."))
     spec_text = st.session_state.get(f"{prefix}spec", "")
     if config == CUSTOM:
         _spec_table(prefix, container)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 import vgg
-from vgg.arch.spec import Conv, MaxPool, VGGSpec
+from vgg.arch import Conv, MaxPool, VGGSpec
 
 LAYER_KINDS = ("conv 3×3", "conv 1×1", "max pool", "LRN")
 COLUMNS = ("Layer", "Channels")

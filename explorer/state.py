@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import vgg
-from vgg.arch.configs import CONFIGS
+from vgg.arch import CONFIGS
 
 CUSTOM = "custom"
 CONFIG_CHOICES: tuple[str, ...] = (*CONFIGS, CUSTOM)
 WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file", "trained")  # trained: in the Train view
 DEFAULT_CUSTOM_SPEC = "32 M 64 M 128 128 M 256 conv1-256 M"
-MIN_SIZE, MAX_SIZE = vgg.arch.published.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
+MIN_SIZE, MAX_SIZE = vgg.arch.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ModelChoice:
 
     @property
     def title(self) -> str:
-        name = vgg.arch.configs.CONFIG_TITLES.get(self.config, "Custom VGG")
+        name = vgg.arch.CONFIG_TITLES.get(self.config, "Custom VGG")
         return f"{name}{' + BN' if self.batch_norm else ''}"
 
 
@@ -127,7 +127,7 @@ def _parse_choice(query: Mapping[str, str], prefix: str, default: ModelChoice, p
             choice = replace(choice, config=canonical)
     spec = query.get(f"{prefix}spec")
     if spec is not None:
-        choice = replace(choice, spec_text=spec[: vgg.arch.spec.MAX_SPEC_CHARS])
+        choice = replace(choice, spec_text=spec[: vgg.arch.MAX_SPEC_CHARS])
     bn = query.get(f"{prefix}bn")
     if bn is not None and (value := _parse_bool(bn, f"{prefix}bn", problems, default.batch_norm)) is not None:
         if named_bn is not None and value != named_bn:

@@ -1,4 +1,4 @@
-"""vgg.analyze against published numbers (torchvision, the paper, DESIGN.md) and its own contracts."""
+"""vgg.analyze against published numbers (torchvision, the paper, docs/architecture.md) and its own contracts."""
 
 from __future__ import annotations
 

@@ -94,3 +94,62 @@ def test_arch_depends_on_nothing_but_errors_and_formats():
         if name.startswith("vgg.arch"):
             outside = {t for t in targets if not t.startswith("vgg.arch") and t not in allowed}
             assert not outside, f"{name} imports {outside}"
+
+
+EXPLORER = ROOT.parent / "explorer"
+
+
+def _public(module_name_: str) -> set[str]:
+    return set(importlib.import_module(module_name_).__all__)
+
+
+def _explorer_uses() -> list[tuple[str, str, str]]:
+    """(file, what it names, why it is not public): every reach into vgg past a subpackage's __all__."""
+    subpackages = {f"vgg.{name}" for name in SUBPACKAGES}
+    wrong = []
+    for path in sorted(EXPLORER.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        where = str(path.relative_to(ROOT.parent))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                wrong += [(where, alias.name, "a module inside vgg") for alias in node.names
+                          if alias.name.startswith("vgg.") and alias.name not in subpackages]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "vgg":
+                if node.module != "vgg" and node.module not in subpackages:
+                    wrong.append((where, node.module, "a module inside vgg"))
+                    continue
+                public = _public(node.module)
+                wrong += [(where, f"{node.module}.{alias.name}", "not in __all__") for alias in node.names
+                          if alias.name not in public]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
+                chain = ast.unparse(node)
+                head = ast.unparse(node.value)
+                if head in subpackages and node.attr not in _public(head):
+                    wrong.append((where, chain, "not in __all__"))
+    return wrong
+
+
+def test_the_app_uses_only_the_public_api():
+    assert _explorer_uses() == []
+
+
+def test_views_do_not_import_each_other():
+    for path in sorted((EXPLORER / "views").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("explorer.views"), f"{path.name} imports {node.module}"
+
+
+def test_nothing_cites_files_outside_the_repository():
+    """The project documents itself: no DESIGN.md, TESTING.md or /work/ paths in code, help or docs."""
+    repo = ROOT.parent
+    files = [*repo.glob("*.md"), *repo.glob("docs/**/*.md"), *repo.rglob("*.py"), *repo.glob("*.toml")]
+    for path in files:
+        if any(part in (".venv", "artifacts", ".git") for part in path.parts) or path.name == "test_layout.py":
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for needle in ("DESIGN.md", "TESTING.md", "/work/shared"):
+            assert needle not in text, f"{path.relative_to(repo)} cites {needle}"

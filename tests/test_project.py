@@ -25,4 +25,21 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 
 def test_torch_is_capped_to_avoid_the_cuda_build():
-    assert "torch>=2.4,<2.14" in (ROOT / "requirements.txt").read_text()
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "torch>=2.4,<2.14" in project["dependencies"]
+    assert any(dep.startswith("streamlit>=") for dep in project["dependencies"])
+    assert project["scripts"] == {"vgg": "vgg.cli:main", "vgg-explorer": "explorer.launch:main"}
+
+
+def test_requirements_install_the_project_with_its_declared_dependencies():
+    """One source of truth: the requirement files name no package, only the project (and its extras)."""
+    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    dev = [line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert lines == ["-e ."] and dev == ["-e .[dev]"]
+
+
+def test_no_sys_path_manipulation():
+    for path in [*ROOT.glob("vgg/**/*.py"), *ROOT.glob("explorer/**/*.py")]:  # the installed packages
+        assert "sys.path.insert" not in path.read_text(), path

@@ -11,6 +11,7 @@ import streamlit as st
 
 import vgg
 from explorer import charts, resources
+from explorer.services import run_side_by_side
 from explorer.sidebar import choose_b, follow_sidebar_with_b, model_choice_widgets
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart, show_diagram
@@ -115,6 +116,5 @@ def render(state: AppState) -> None:
         show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source)
     if st.toggle("Run the same image through both", key="compare_run_image",
                  help="Builds both real models (hundreds of MB each); the analysis above needs none."):
-        from explorer.views.forward import run_side_by_side  # only when asked: it builds real models
 
         run_side_by_side(state, (choice_a, choice_b))

@@ -7,114 +7,25 @@ and per-layer timing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 import streamlit as st
-import torch
 
 import vgg
+<<<<<<< HEAD
 from explorer import charts, resources, training
 from explorer.guard import plain
+=======
+from explorer import charts, resources
+>>>>>>> main
 from explorer.image_input import ChosenImage, choose_image
-from explorer.state import AppState, ModelChoice
+from explorer.services import run_forward, show_predictions, weights_are_random
+from explorer.state import AppState
 from explorer.style import show_chart
 from vgg import format
-from vgg.vision.featuremaps import channel_stats, feature_grid, layer_stats
-from vgg.vision.inference import ForwardResult, top_k
-from vgg.vision.preprocess import PreprocessSteps, preprocess_steps
+from vgg.vision import ForwardResult, PreprocessSteps, channel_stats, feature_grid, layer_stats, preprocess_steps
 
 TITLE = "Forward pass"
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
-_KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
-_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
-
-
-_IMAGENET_FAILED = "_imagenet_unavailable"  # the session's last failed ImageNet download, in words
-
-
-def weights_key(state: AppState) -> str:
-    """The weights a view runs: the sidebar's, or random ones while ImageNet weights could not be had."""
-    if state.weights == "imagenet" and st.session_state.get(_IMAGENET_FAILED):
-        return resources.weights_key("random", state.seed, "")
-    return resources.weights_key(state.weights, state.seed, state.weights_path)
-
-
-def weights_are_random(state: AppState) -> bool:
-    return weights_key(state).startswith("random:")
-
-
-def imagenet_notice(state: AppState) -> None:
-    """One message for ImageNet weights that could not be downloaded (the view goes on with random weights)."""
-    if state.weights != "imagenet" or not st.session_state.get(_IMAGENET_FAILED):
-        return
-    st.warning(f"ImageNet weights are not available: they could not be downloaded (is this server offline?). "
-               f"This view uses random weights (seed {state.seed}) meanwhile, so its predictions are noise. For "
-               f"whoever runs the server: {plain(st.session_state[_IMAGENET_FAILED])}", icon=":material/cloud_off:")
-    st.button("Try the download again", key="imagenet_retry", on_click=st.session_state.pop, args=(_IMAGENET_FAILED,))
-
-
-def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
-    """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
-    progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
-    says so)."""
-    key = weights_key(state)
-    bar = None
-
-    def on_progress(done: int, total: int | None) -> None:
-        nonlocal bar
-        bar = bar or st.progress(0.0)
-        fraction = min(done / total, 1.0) if total else 0.0
-        bar.progress(fraction, text=f"Downloading ImageNet weights: {format.nbytes(done)}"
-                                    + (f" of {format.nbytes(total)}" if total else ""))
-
-    try:
-        with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-            return resources.model(choice, key, state.device, _on_progress=on_progress)
-    except vgg.WeightsError as error:
-        if key != "imagenet":
-            raise
-        st.session_state[_IMAGENET_FAILED] = _advice(str(error))
-        return resources.model(choice, weights_key(state), state.device)
-    finally:
-        if bar is not None:  # never a stale "Downloading... 0 B" above the message
-            bar.empty()
-
-
-def _advice(message: str) -> str:
-    """The library's message from its advice on ("If this machine is offline, ..."), or all of it."""
-    start = message.find("If this machine is offline")
-    return message[start:] if start >= 0 else message
-
-
-def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
-    """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
-    so that picking another layer does not run the network again."""
-    key = (choice, weights_key(state), state.device, picked.digest, steps.mode, steps.size)
-    remembered = st.session_state.get(_RESULT_KEY)
-    if remembered is not None and remembered[0] == key:
-        return remembered[1]
-    # Drop the last pass's feature maps (110 MiB for VGG16) before this one allocates its own: held across
-    # the new pass, every session would need two sets at its peak, memory the allocator then keeps.
-    st.session_state.pop(_RESULT_KEY, None)
-    del remembered
-    input_size = tuple(steps.tensor.shape[-2:])
-    resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
-    network = load_model(state, choice)
-    imagenet_notice(state)
-    with st.spinner("Running the forward pass..."):
-        result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
-    st.session_state[_RESULT_KEY] = (key, result)
-    return result
-
-
-def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
-    """The outputs a session keeps: after each ReLU, LRN and pool, the maps a reader calls features.
-    Conv and BN outputs (pre-activation) are left out: keeping every layer of VGG19-BN is 176 MiB per
-    session, these 63 MiB, which is what lets a class share one server."""
-    return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
-
-
 def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
                     key="forward_mode")
@@ -138,6 +49,7 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     return steps
 
 
+<<<<<<< HEAD
 def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False,
                      labels: Sequence[str] | None = None) -> None:
     predictions = top_k(result.logits, k, weights_are_random=random_weights, labels=labels)
@@ -152,6 +64,8 @@ def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5,
         "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 
 
+=======
+>>>>>>> main
 def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.features and len(row.output_shape) == 4]
     labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
@@ -255,6 +169,7 @@ def render(state: AppState) -> None:
     _through_network(result, report, state.projector)
     st.subheader("Timing")
     _timings(result, report)
+<<<<<<< HEAD
 
 
 def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
@@ -298,3 +213,5 @@ def _trained_side_by_side(state: AppState) -> None:
             result = vgg.forward_with_features(trained.model, x, layers=())
             st.metric(entry.label, f"{result.total_seconds * 1e3:.1f} ms")
             show_predictions(result, False, k=3, labels=trained.class_names)
+=======
+>>>>>>> main

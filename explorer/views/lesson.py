@@ -17,12 +17,14 @@ import streamlit as st
 
 import vgg
 from explorer import resources
+from explorer.services import run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
 from explorer.tables import show_table
 from vgg import format
-from vgg.teaching.lesson import BuildStep, build_steps
-from vgg.teaching.source import (
+from vgg.teaching import (
+    BuildStep,
     SourceListing,
+    build_steps,
     forward_listing,
     make_layers_listing,
     reset_parameters_listing,
@@ -168,7 +170,6 @@ def _forward_section(state: AppState, report: vgg.Report) -> None:
     if st.toggle("Run it on the current image", key="lesson_run",
                  help="Builds the real model with the sidebar's weights (hundreds of MB)."):
         from explorer.image_input import choose_image
-        from explorer.views.forward import run_forward, show_predictions, weights_are_random
 
         picked = choose_image("lesson")
         if picked is not None:

@@ -11,8 +11,8 @@ import streamlit as st
 from explorer import resources
 from explorer.state import AppState, ModelChoice
 from explorer.tables import show_table
-from vgg.arch.published import PAPER_PARAMS_MILLIONS, PUBLISHED
-from vgg.teaching.paper import table1
+from vgg.arch import PAPER_PARAMS_MILLIONS, PUBLISHED
+from vgg.teaching import table1
 
 TITLE = "Paper"
 

@@ -15,9 +15,9 @@ import streamlit as st
 
 import vgg
 from explorer import charts, perf_charts, resources
+from explorer.services import load_model
 from explorer.state import AppState
 from explorer.style import show_chart
-from explorer.views.forward import load_model
 from vgg import format
 from vgg.perf import BenchReport, DeviceInfo, LayerProfile, Roofline, describe_device, layout_of, run_bench
 

@@ -19,7 +19,7 @@ from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
 from explorer.tables import show_table
 from vgg import format
-from vgg.analysis.receptive import InputBox, receptive_box, stacked_conv_equivalence
+from vgg.analysis import InputBox, receptive_box, stacked_conv_equivalence
 
 TITLE = "Receptive field"
 

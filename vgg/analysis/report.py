@@ -186,7 +186,7 @@ class Report:
         raise KeyError(f"No layer {name!r} in {self.label}.")
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of DESIGN.md (``summary --json``), plus stages and the spec's text."""
+        """The JSON object of ``summary --json`` (see docs/architecture.md): layers, totals, stages, the spec's text."""
         return {
             "config": self.config, "batch_norm": self.batch_norm, "input_size": list(self.input_size),
             "batch_size": self.batch_size, "dtype": self.dtype, "spec": self.spec.to_text(),

@@ -55,7 +55,7 @@ from vgg.arch.published import (
     RESIZE_SIZE,
     PublishedVariant,
 )
-from vgg.arch.spec import LRN, MAX_LAYERS, MAX_WIDTH, Conv, LayerSpec, MaxPool, VGGSpec, parse_spec
+from vgg.arch.spec import LRN, MAX_LAYERS, MAX_SPEC_CHARS, MAX_WIDTH, Conv, LayerSpec, MaxPool, VGGSpec, parse_spec
 from vgg.arch.transforms import ImageClassification
 from vgg.arch.weights import StateDict, check_state_dict, identify_checkpoint, load_into, load_state_dict
 
@@ -71,7 +71,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "POOLED_SIZE",
     # the paper's specs and configurations
     "CONFIGS", "CONFIG_TITLES", "VARIANTS", "LRN", "Conv", "LayerSpec", "MaxPool", "VGGSpec", "MAX_LAYERS",
-    "MAX_WIDTH", "parse_spec", "resolve_config", "find_named_config", "variant_name", "spec_of", "canonical_spec",
+    "MAX_WIDTH", "MAX_SPEC_CHARS", "parse_spec", "resolve_config", "find_named_config", "variant_name", "spec_of",
+    "canonical_spec",
     # structure
     "LayerInfo", "LayerKind", "LayerGroup", "KIND_GROUP", "kind_group", "layer_infos",
     # checkpoints

@@ -1,4 +1,4 @@
-"""``python -m vgg summary CONFIG``: the layer table and totals, or DESIGN.md's JSON with --json."""
+"""``python -m vgg summary CONFIG``: the layer table and totals, or one JSON object with --json."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("config", metavar="CONFIG", help=CONFIG_HELP)
     parser.add_argument("--bn", action="store_true", help="with batch normalisation")
     add_input_size(parser)
-    parser.add_argument("--json", action="store_true", help="print the JSON object of DESIGN.md instead")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead: layers and totals")
     parser.set_defaults(handler=run)
 
 

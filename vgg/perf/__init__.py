@@ -7,7 +7,7 @@ whole set (the CLI's ``bench`` and benchmarks/ call it); the app calls the piece
 """
 
 from vgg.perf.hardware import DeviceInfo, describe_device, supported_precisions
-from vgg.perf.layers import LayerProfile, LayerTime, profile_layers
+from vgg.perf.layers import TIME_GROUPS, LayerProfile, LayerTime, profile_layers, time_group
 from vgg.perf.layout import (
     CHANNELS_LAST,
     NCHW,
@@ -34,9 +34,39 @@ from vgg.perf.sweep import Sweep, SweepPoint, throughput_sweep
 from vgg.precision import PRECISIONS
 
 __all__ = [
-    "CHANNELS_LAST", "NCHW", "PRECISIONS", "BenchReport", "DeviceInfo", "LayerProfile", "LayerTime", "MatmulProbe",
-    "MemoryProbe", "PeakMemory", "Roof", "Roofline", "RooflineLayer", "Sweep", "SweepPoint", "available_bytes",
-    "available_layouts", "converted_copy", "describe_device", "fits", "forward_estimate_bytes", "layer_bytes",
-    "layout_of", "matmul_probe", "memory_probe", "plain_layout_copy", "profile_layers", "profile_roofline",
-    "random_input", "roofline", "run_bench", "supported_precisions", "throughput_sweep",
+    "CHANNELS_LAST",
+    "NCHW",
+    "PRECISIONS",
+    "TIME_GROUPS",
+    "BenchReport",
+    "DeviceInfo",
+    "LayerProfile",
+    "LayerTime",
+    "MatmulProbe",
+    "MemoryProbe",
+    "PeakMemory",
+    "Roof",
+    "Roofline",
+    "RooflineLayer",
+    "Sweep",
+    "SweepPoint",
+    "available_bytes",
+    "available_layouts",
+    "converted_copy",
+    "describe_device",
+    "fits",
+    "forward_estimate_bytes",
+    "layer_bytes",
+    "layout_of",
+    "matmul_probe",
+    "memory_probe",
+    "plain_layout_copy",
+    "profile_layers",
+    "profile_roofline",
+    "random_input",
+    "roofline",
+    "run_bench",
+    "supported_precisions",
+    "throughput_sweep",
+    "time_group",
 ]

@@ -1,0 +1,135 @@
+"""What several views share: the cached model with the sidebar's weights (a download bar, and random
+weights meanwhile when ImageNet's cannot be had), one forward pass remembered per session, the
+predictions table, and one image through two networks. Views import this module, never each other."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+import torch
+
+import vgg
+from explorer import resources
+from explorer.guard import plain
+from explorer.image_input import ChosenImage, choose_image
+from explorer.state import AppState, ModelChoice
+from vgg import format
+from vgg.vision import ForwardResult, PreprocessSteps, preprocess_steps, top_k
+
+_KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
+_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
+
+
+_IMAGENET_FAILED = "_imagenet_unavailable"  # the session's last failed ImageNet download, in words
+
+
+def weights_key(state: AppState) -> str:
+    """The weights a view runs: the sidebar's, or random ones while ImageNet weights could not be had."""
+    if state.weights == "imagenet" and st.session_state.get(_IMAGENET_FAILED):
+        return resources.weights_key("random", state.seed, "")
+    return resources.weights_key(state.weights, state.seed, state.weights_path)
+
+
+def weights_are_random(state: AppState) -> bool:
+    return weights_key(state).startswith("random:")
+
+
+def imagenet_notice(state: AppState) -> None:
+    """One message for ImageNet weights that could not be downloaded (the view goes on with random weights)."""
+    if state.weights != "imagenet" or not st.session_state.get(_IMAGENET_FAILED):
+        return
+    st.warning(f"ImageNet weights are not available: they could not be downloaded (is this server offline?). "
+               f"This view uses random weights (seed {state.seed}) meanwhile, so its predictions are noise. For "
+               f"whoever runs the server: {plain(st.session_state[_IMAGENET_FAILED])}", icon=":material/cloud_off:")
+    st.button("Try the download again", key="imagenet_retry", on_click=st.session_state.pop, args=(_IMAGENET_FAILED,))
+
+
+def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
+    """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
+    progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
+    says so)."""
+    key = weights_key(state)
+    bar = None
+
+    def on_progress(done: int, total: int | None) -> None:
+        nonlocal bar
+        bar = bar or st.progress(0.0)
+        fraction = min(done / total, 1.0) if total else 0.0
+        bar.progress(fraction, text=f"Downloading ImageNet weights: {format.nbytes(done)}"
+                                    + (f" of {format.nbytes(total)}" if total else ""))
+
+    try:
+        with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
+            return resources.model(choice, key, state.device, _on_progress=on_progress)
+    except vgg.WeightsError as error:
+        if key != "imagenet":
+            raise
+        st.session_state[_IMAGENET_FAILED] = _advice(str(error))
+        return resources.model(choice, weights_key(state), state.device)
+    finally:
+        if bar is not None:  # never a stale "Downloading... 0 B" above the message
+            bar.empty()
+
+
+def _advice(message: str) -> str:
+    """The library's message from its advice on ("If this machine is offline, ..."), or all of it."""
+    start = message.find("If this machine is offline")
+    return message[start:] if start >= 0 else message
+
+
+def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
+    """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
+    so that picking another layer does not run the network again."""
+    key = (choice, weights_key(state), state.device, picked.digest, steps.mode, steps.size)
+    remembered = st.session_state.get(_RESULT_KEY)
+    if remembered is not None and remembered[0] == key:
+        return remembered[1]
+    # Drop the last pass's feature maps (110 MiB for VGG16) before this one allocates its own: held across
+    # the new pass, every session would need two sets at its peak, memory the allocator then keeps.
+    st.session_state.pop(_RESULT_KEY, None)
+    del remembered
+    input_size = tuple(steps.tensor.shape[-2:])
+    resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
+    network = load_model(state, choice)
+    imagenet_notice(state)
+    with st.spinner("Running the forward pass..."):
+        result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
+    st.session_state[_RESULT_KEY] = (key, result)
+    return result
+
+
+def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
+    """The outputs a session keeps: after each ReLU, LRN and pool, the maps a reader calls features.
+    Conv and BN outputs (pre-activation) are left out: keeping every layer of VGG19-BN is 176 MiB per
+    session, these 63 MiB, which is what lets a class share one server."""
+    return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
+
+
+def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False) -> None:
+    predictions = top_k(result.logits, k, weights_are_random=random_weights)
+    if predictions.random_weights:
+        st.warning(predictions.notice, icon=":material/casino:")
+    frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
+                          for p in predictions.top])
+    if projector:  # in the projector's type; a bar in a data grid stays small
+        st.table(frame.assign(Probability=[f"{p:.1%}" for p in frame["Probability"]]), hide_index=True)
+        return
+    st.dataframe(frame, hide_index=True, key=f"predictions_{id(result)}", column_config={
+        "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
+
+
+def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
+    """The Compare view's option: one image through both networks, predictions and time side by side."""
+    picked = choose_image("compare")
+    if picked is None:
+        return
+    steps = preprocess_steps(picked.image, mode="crop", size=224)
+    networks = [load_model(state, choice) for choice in choices]
+    imagenet_notice(state)  # once, above both columns
+    for column, choice, network in zip(st.columns(len(choices)), choices, networks, strict=True):
+        with column:
+            result = vgg.forward_with_features(network, steps.tensor, layers=())
+            st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
+            show_predictions(result, weights_are_random(state), k=3)
