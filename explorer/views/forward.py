@@ -11,12 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import vgg
-<<<<<<< HEAD
 from explorer import charts, resources, training
-from explorer.guard import plain
-=======
-from explorer import charts, resources
->>>>>>> main
 from explorer.image_input import ChosenImage, choose_image
 from explorer.services import run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
@@ -25,6 +20,8 @@ from vgg import format
 from vgg.vision import ForwardResult, PreprocessSteps, channel_stats, feature_grid, layer_stats, preprocess_steps
 
 TITLE = "Forward pass"
+_KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})  # the maps kept, as the shared forward pass keeps
+_TRAINED_RESULT_KEY = "_forward_trained_result"  # one result per session for a model trained here
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
 def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
@@ -49,23 +46,6 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     return steps
 
 
-<<<<<<< HEAD
-def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False,
-                     labels: Sequence[str] | None = None) -> None:
-    predictions = top_k(result.logits, k, weights_are_random=random_weights, labels=labels)
-    if predictions.random_weights:
-        st.warning(predictions.notice, icon=":material/casino:")
-    frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
-                          for p in predictions.top])
-    if projector:  # in the projector's type; a bar in a data grid stays small
-        st.table(frame.assign(Probability=[f"{p:.1%}" for p in frame["Probability"]]), hide_index=True)
-        return
-    st.dataframe(frame, hide_index=True, key=f"predictions_{id(result)}", column_config={
-        "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
-
-
-=======
->>>>>>> main
 def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.features and len(row.output_shape) == 4]
     labels = {row.name: f"{row.paper_name} ({row.name}) {format.shape(row.output_shape[1:])}" for row in rows}
@@ -137,18 +117,18 @@ def _render_trained(state: AppState) -> None:
     st.image(training.enlarged(pixels), caption=f"{caption}: {side} × {side}, what the network sees (enlarged)")
     report = resources.analysis(trained.network.network, (side, side))
     key = ("trained", entry.id, digest)
-    remembered = st.session_state.get(_RESULT_KEY)
+    remembered = st.session_state.get(_TRAINED_RESULT_KEY)
     if remembered is None or remembered[0] != key:
-        st.session_state.pop(_RESULT_KEY, None)
+        st.session_state.pop(_TRAINED_RESULT_KEY, None)
         layers = [row.name for row in report.layers if row.kind in _KEPT_KINDS]
         result = vgg.forward_with_features(trained.model, trained.prepare_images(pixels.unsqueeze(0)), layers=layers)
-        st.session_state[_RESULT_KEY] = remembered = (key, result)
+        st.session_state[_TRAINED_RESULT_KEY] = remembered = (key, result)
     result = remembered[1]
     st.subheader("Top predictions")
     show_predictions(result, False, k=min(5, len(trained.class_names)), labels=trained.class_names)
     st.subheader("Feature maps")
-    _feature_maps(result, report)
-    _through_network(result, report)
+    _feature_maps(result, report, state.projector)
+    _through_network(result, report, state.projector)
 
 
 def render(state: AppState) -> None:
@@ -169,49 +149,3 @@ def render(state: AppState) -> None:
     _through_network(result, report, state.projector)
     st.subheader("Timing")
     _timings(result, report)
-<<<<<<< HEAD
-
-
-def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
-    """The Compare view's option: one image through both networks, predictions and time side by side."""
-    if state.weights == "trained":
-        _trained_side_by_side(state)
-        return
-    picked = choose_image("compare")
-    if picked is None:
-        return
-    steps = preprocess_steps(picked.image, mode="crop", size=224)
-    networks = [load_model(state, choice) for choice in choices]
-    imagenet_notice(state)  # once, above both columns
-    for column, choice, network in zip(st.columns(len(choices)), choices, networks, strict=True):
-        with column:
-            result = vgg.forward_with_features(network, steps.tensor, layers=())
-            st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
-            show_predictions(result, weights_are_random(state), k=3)
-
-
-def _trained_side_by_side(state: AppState) -> None:
-    """With weights trained here: the chosen model beside the newest other one, on one of its test images."""
-    chosen = training.model(state.trained_model)
-    if chosen is None:
-        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
-        return
-    others = [entry for entry in training.models() if entry.id != chosen.id
-              and entry.trained.dataset.get("name") == chosen.trained.dataset.get("name")
-              and entry.trained.input_size == chosen.trained.input_size][:1]
-    if not others:
-        st.info("Train a second model on the same dataset (A and E, say) to see both on one image.")
-    picked = training.choose_trained_image(chosen, "compare")
-    if picked is None:
-        return
-    pixels, caption, _ = picked
-    st.image(training.enlarged(pixels, side=128), caption=caption)
-    for column, entry in zip(st.columns(1 + len(others)), (chosen, *others), strict=True):
-        with column:
-            trained = entry.trained
-            x = trained.prepare_images(pixels.unsqueeze(0))
-            result = vgg.forward_with_features(trained.model, x, layers=())
-            st.metric(entry.label, f"{result.total_seconds * 1e3:.1f} ms")
-            show_predictions(result, False, k=3, labels=trained.class_names)
-=======
->>>>>>> main
