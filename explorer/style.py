@@ -19,14 +19,12 @@ COLORWAY = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#
 _BASE_CSS = """
 <style>
 [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; row-gap: 0.2rem; overflow: visible; }
-[data-testid="stTabs"] [data-baseweb="tab-highlight"], [data-testid="stTabs"] [data-baseweb="tab-border"] {
-  display: none; }
-[data-testid="stTabs"] [role="tab"] { border-bottom: 3px solid transparent; }
-[data-testid="stTabs"] [role="tab"][aria-selected="true"] { border-bottom-color: #D55E00; }
 [data-testid="stMetricValue"] *, [data-testid="stMetricLabel"] *, [data-testid="stMetricDelta"] *,
 [data-testid="stMetricValue"], [data-testid="stMetricLabel"], [data-testid="stMetricDelta"] {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMain"] button p { white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid="stMain"] label *, [data-testid="stWidgetLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 /* A diagram stretched to the width keeps to the screen's height (the page's heading sits above it). */
 [data-testid="stGraphVizChart"] svg { max-height: max(340px, calc(100vh - 330px)); }
 </style>

@@ -17,7 +17,7 @@ from vgg.arch.published import PUBLISHED
 
 APP = str(Path(__file__).resolve().parents[1] / "explorer" / "app.py")
 VIEW_TITLES = [view.title for view in VIEWS]
-CHEAP_VIEWS = [title for title in VIEW_TITLES if title != "Forward pass"]  # no real model needed
+CHEAP_VIEWS = [title for title in VIEW_TITLES if title not in ("Forward pass", "Explain")]  # no real model needed
 
 
 def run_app(**query: str) -> AppTest:

@@ -4,10 +4,14 @@ inference and weight loading. Pure Python and torch; never imports streamlit.
 By concern: ``vgg.arch`` (cfgs, make_layers, VGG, builders, weights), ``vgg.analysis`` (numbers on the
 meta device, comparison, diagram, guards), ``vgg.vision`` (images, preprocessing, the forward pass),
 ``vgg.teaching`` (lesson steps, source listings, the paper's tables), ``vgg.perf`` (measurements) and
-``vgg.cli`` (``python -m vgg``). The names most code needs are re-exported here.
+``vgg.explain`` (attribution, dense evaluation, feature visualisation), ``vgg.cli`` (``python -m vgg``).
+The names most code needs are re-exported here.
 """
 
-from vgg import format
+from vgg import (
+    explain,  # the package, callable as vgg.explain(model, x, method)
+    format,
+)
 from vgg.analysis import (
     Comparison,
     LayerRow,
@@ -80,6 +84,7 @@ from vgg.errors import (
     VGGError,
     WeightsError,
 )
+from vgg.explain import dense_scores, effective_receptive_field, visualize_channel
 from vgg.vision import (
     RANDOM_WEIGHTS_NOTICE,
     ChannelStats,
@@ -130,6 +135,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "Predictions", "PreprocessSteps", "available_devices", "channel_stats", "feature_grid", "forward_with_features",
     "layer_stats", "load_image", "load_sample", "prepare", "preprocess", "preprocess_steps", "sample_credits",
     "sample_images", "select_device", "to_display_image", "top_k",
+    # where the network looks and what its units want (vgg.explain)
+    "dense_scores", "effective_receptive_field", "explain", "visualize_channel",
     # numbers for people
     "format",
 ]

@@ -10,6 +10,7 @@ from explorer.state import AppState
 from explorer.views import (
     compare,
     diagram,
+    explain,
     forward,
     layers,
     lesson,
@@ -31,5 +32,5 @@ def _view(module: ModuleType) -> View:
     return View(module.TITLE, module.render)
 
 
-VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, compare,
+VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, explain, compare,
                                                                 lesson, receptive_field, performance, paper, train))

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 import vgg
 from explorer import charts, resources
+from explorer.explain_service import effective_field_section
 from explorer.image_input import choose_image
 from explorer.state import AppState
 from explorer.style import PALETTE, show_chart
@@ -74,6 +75,7 @@ def render(state: AppState) -> None:
             shown = picked.image.resize((width, height), Image.Resampling.BILINEAR)
             st.image(draw_box(shown, box), caption=f"The input at {height} × {width}, the field of {row.paper_name}"
                                                    f"[{y}, {x}] outlined", width=min(width * 2, 640))
+    effective_field_section(state, row)
     st.subheader("How the field grows")
     growth = [r for r in report.layers if r.name.startswith("features.") and r.kind in ("conv", "pool")]
     show_chart(charts.line_through_network(

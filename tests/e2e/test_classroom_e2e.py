@@ -3,7 +3,7 @@
 Projector mode on at 1280x720 and 1280x800 (what a classroom projector is), off at 1920x1080 and
 1400x900. For each view (the tabs the app shows, so a view added later is checked too) the page is
 asked which elements hide part of their text (``scrollWidth > clientWidth`` where overflow is cut:
-metric values and labels, buttons, tabs, headings, table headers, code lines), which chart tick
+metric values and labels, widget labels, buttons, tabs, headings, table headers, code lines), which chart tick
 labels plotly dropped or drew outside the figure, and how tall diagram text is on screen. A full
 screenshot of each goes to artifacts/e2e/classroom (git-ignored): look at them.
 """
@@ -32,6 +32,7 @@ _CLIP_SCRIPT = """
     metric: '[data-testid="stMetricValue"], [data-testid="stMetricLabel"], [data-testid="stMetricDelta"]',
     button: 'button, [data-testid="stBaseButton-pills"], [data-testid="stDownloadButton"] button',
     tab: '[role="tab"]',
+    label: '[data-testid="stMain"] label, [data-testid="stWidgetLabel"]',
     heading: 'h1, h2, h3, h4, h5, h6',
     table: 'th, [data-testid="stTableStyledTable"] td',
     code: 'pre, pre code, .lesson-code, .lesson-code .ln',
@@ -56,7 +57,7 @@ _CLIP_SCRIPT = """
         }
       }
       // Text that spills out of its box (overflow visible) runs into its neighbour instead.
-      if (group === 'metric' || group === 'button' || group === 'heading') {
+      if (group === 'metric' || group === 'button' || group === 'heading' || group === 'label') {
         const box = root.getBoundingClientRect(), text = textBox(root);
         if (text.width > 0 && text.right > box.right + 2)
           found.push({group, text: describe(root) + ' (spills out)', scroll: Math.round(text.right),

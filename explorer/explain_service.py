@@ -1,0 +1,158 @@
+"""The Explain view's calls into vgg.explain, cached: attribution maps and dense evaluation per
+(network, weights, device, image, request) in ``st.cache_data``; feature visualisations in one store
+shared by every session, keyed by (network, weights, layer, channel, steps, size, seed), filled with
+progress outside any cached function (so a progress bar is never replayed from a cache).
+
+The model comes from ``explorer.resources`` and is shared: vgg.explain reads it and writes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+from PIL import Image, ImageDraw
+
+import vgg
+from explorer import resources, services
+from explorer.state import AppState
+from vgg.explain import (
+    MASS_SHARE,
+    ChannelVisualization,
+    EffectiveField,
+    Explanation,
+    MultiScale,
+    colorize,
+    effective_receptive_field,
+    explain,
+    multiscale_scores,
+    visualize_channel,
+)
+
+MAX_GALLERY_ENTRIES = 512  # one 128 px picture is 48 KiB: the store stays under 25 MiB
+
+
+@dataclass(frozen=True)
+class Network:
+    """Which model, as the caches key it: the structure, the weights and the device."""
+
+    network: vgg.Network  # structure, as the model caches key it
+    weights: str  # resources.weights_key: "random:0", "imagenet", "file:/path"
+    device: str
+
+    @property
+    def random_weights(self) -> bool:
+        return self.weights.startswith("random:")
+
+
+def network_of(state: AppState) -> Network:
+    """The network a view runs: the sidebar's structure and device, and the weights it really got
+    (random ones while ImageNet's cannot be downloaded)."""
+    return Network(state.model.network, services.weights_key(state), str(vgg.select_device(state.device)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def explanation(network: Network, image_digest: str, method: str, layer: str | None, target: int | None,
+                options: tuple[tuple[str, int], ...], _model: torch.nn.Module, _x: torch.Tensor) -> Explanation:
+    """One map; the image enters by its digest (its tensor ``_x`` is not hashed)."""
+    return explain(_model, _x, method, layer=layer, target=target, **dict(options))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def dense(network: Network, image_digest: str, scales: tuple[int, ...], flips: bool, _model: torch.nn.Module,
+          _image: Image.Image) -> MultiScale:
+    return multiscale_scores(_model, _image, scales=scales, flips=flips)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def effective_field(network: Network, layer: str, input_size: tuple[int, int], samples: int,
+                    _model: torch.nn.Module) -> EffectiveField:
+    return effective_receptive_field(_model, layer, input_size=input_size, samples=samples)
+
+
+@st.cache_resource(show_spinner=False)
+def _gallery_store() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+GalleryKey = tuple[Network, str, int, int, int, int]  # network, layer, channel, steps, size, seed
+
+
+def cached_unit(key: GalleryKey) -> ChannelVisualization | None:
+    store, lock = _gallery_store()
+    with lock:
+        found = store.get(key)
+        if found is not None:
+            store.move_to_end(key)
+        return found
+
+
+def unit(key: GalleryKey, model: torch.nn.Module,
+         on_progress: Callable[[int, int], None] | None = None) -> ChannelVisualization:
+    """The channel's visualisation from the store, or computed (with progress) and stored."""
+    found = cached_unit(key)
+    if found is not None:
+        return found
+    _, layer, channel, steps, size, seed = key
+    result = visualize_channel(model, layer, channel, steps=steps, size=size, seed=seed, progress=on_progress)
+    store, lock = _gallery_store()
+    with lock:
+        store[key] = result
+        while len(store) > MAX_GALLERY_ENTRIES:
+            store.popitem(last=False)
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def predictions(network: Network, image_digest: str, _model: torch.nn.Module, _x: torch.Tensor,
+                k: int = 5) -> vgg.Predictions:
+    """The top-k classes, offered as what to explain (the first is the default)."""
+    logits = vgg.forward_with_features(_model, _x, layers=()).logits
+    return vgg.top_k(logits, k, weights_are_random=network.random_weights)
+
+
+RANDOM_ERF = ("Random weights: this is the effective field of an untrained network, already concentrated towards "
+              "the centre (Luo et al., 2016, found it Gaussian at initialisation); training changes its shape, "
+              "never its bound.")
+
+
+def effective_field_section(state: AppState, row: vgg.LayerRow) -> None:
+    """For the Receptive field view: the measured field of the centre unit of ``row``'s map, inside the
+    theoretical square the analysis gives."""
+    st.subheader("Effective receptive field")
+    st.markdown(f"The theoretical field is every pixel that *can* reach {row.paper_name}; the effective field is how "
+                "much each one *does*: the input gradient of the unit at the centre of the map, averaged over "
+                "images (here seeded noise). It never leaves the theoretical square, and fills only its middle.")
+    network = network_of(state)
+    request = (network, row.name, tuple(state.input_size))
+    if st.button("Measure the effective field", key="rf_erf_run"):
+        st.session_state["_rf_erf_request"] = request
+    if st.session_state.get("_rf_erf_request") != request:
+        return
+    if network.random_weights:
+        st.warning(RANDOM_ERF, icon=":material/casino:")
+    resources.check_fits(state.model, state.input_size)
+    model = services.load_model(state, state.model)
+    network = network_of(state)  # the weights it really got
+    with st.spinner(f"Back-propagating from the centre of {row.paper_name}..."):
+        field = effective_field(network, row.name, tuple(state.input_size), 4, model)
+    picture, numbers = st.columns([3, 2])
+    picture.image(field_picture(field), caption=f"Gradient magnitude of {row.paper_name}[{field.position[0]}, "
+                                                f"{field.position[1]}] (square root, for contrast); the "
+                                                "theoretical field outlined", width=min(2 * state.input_size[1], 560))
+    numbers.metric("Theoretical field (analysis)", f"{row.receptive_field} px")
+    numbers.metric(f"Effective field ({MASS_SHARE:.0%} of the gradient)", f"{field.effective_size} px")
+    numbers.metric("Gradient outside the theoretical field", f"{field.outside_share:.1%}")
+
+
+def field_picture(field: EffectiveField) -> Image.Image:
+    """The gradient map coloured (square root: the tails stay visible), the theoretical square drawn on it."""
+    picture = Image.fromarray(colorize(field.gradient.sqrt()), "RGB")
+    top, left, bottom, right = field.theoretical.box
+    width = max(2, round(min(picture.size) / 112))
+    ImageDraw.Draw(picture).rectangle((left, top, right - 1, bottom - 1), outline=(255, 255, 255), width=width)
+    return picture

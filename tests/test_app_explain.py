@@ -1,0 +1,82 @@
+"""The Explain view and the effective receptive field in the Receptive field view, through AppTest,
+on a small custom network so that every panel runs in seconds."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app import assert_clean, run_app
+
+SMALL = {"config": "custom", "spec": "16 M 32 M 32 M"}
+
+
+def warnings(at: AppTest) -> list[str]:
+    return [warning.value for warning in at.warning]
+
+
+@pytest.fixture(scope="module")
+def explain_view() -> AppTest:
+    at = run_app(view="Explain", **SMALL)
+    assert_clean(at)
+    return at
+
+
+def test_maps_side_by_side_with_the_random_weights_notice_on_every_panel(explain_view):
+    at = explain_view
+    texts = warnings(at)
+    assert any("untrained network's score" in text for text in texts)  # attribution
+    assert any("score maps below" in text for text in texts)  # dense evaluation
+    assert any("untrained unit" in text for text in texts)  # what units want
+    assert at.multiselect(key="explain_methods").value == ["gradcam", "guided_backprop"]
+    assert at.selectbox(key="explain_layer").value == "features.6"  # the last conv: conv3_1
+    assert len(at.get("image")) == 3  # two overlays and the first layer's filters
+
+
+def test_another_method_class_and_opacity_rerun_cleanly(explain_view):
+    at = explain_view
+    at.multiselect(key="explain_methods").set_value(["gradcam", "saliency", "occlusion"]).run()
+    assert_clean(at)
+    at.select_slider(key="explain_window").set_value(64)
+    at.select_slider(key="explain_stride").set_value(64).run()
+    classes = at.selectbox(key="explain_class").options
+    at.selectbox(key="explain_class").select(classes[2])
+    at.slider(key="explain_opacity").set_value(0.8).run()
+    assert_clean(at)
+    assert len(at.get("image")) == 4  # three overlays and the filters
+
+
+def test_dense_evaluation_on_demand(explain_view):
+    at = explain_view
+    at.multiselect(key="explain_scales").set_value([224, 256]).run()
+    at.button(key="explain_dense_run").click().run()
+    assert_clean(at)
+    frames = [table.value for table in at.dataframe if "Test" in table.value.columns]
+    assert len(frames) == 1
+    tests = list(frames[0]["Test"])
+    assert tests == ["dense, Q = 224", "dense, Q = 256", "adaptive pool, Q = 224", "adaptive pool, Q = 256",
+                     "multi-scale dense (the paper)", "torchvision: resize 256, crop 224"]
+
+
+def test_what_units_want_computes_once_then_comes_from_the_store(explain_view):
+    at = explain_view
+    at.slider(key="explain_unit_count").set_value(2)
+    at.select_slider(key="explain_unit_steps").set_value(32).run()
+    before = len(at.get("image"))
+    at.button(key="explain_units_run").click().run()
+    assert_clean(at)
+    assert len(at.get("image")) == before + 2
+    at.run()  # the next run finds both channels in the shared store: nothing left to compute
+    assert at.button(key="explain_units_run").disabled
+    assert len(at.get("image")) == before + 2
+
+
+def test_the_receptive_field_view_measures_the_effective_field():
+    at = run_app(view="Receptive field", size="64", **SMALL)
+    assert_clean(at)
+    at.button(key="rf_erf_run").click().run()
+    assert_clean(at)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Gradient outside the theoretical field"] == "0.0%"
+    assert metrics["Theoretical field (analysis)"] == "18 px"  # conv3_1, the view's default layer
+    assert any("Gaussian at initialisation" in text for text in warnings(at))

@@ -1,0 +1,54 @@
+"""The pointing game (Zhang et al., 2016): an honest check of where a network looks. For each test
+image with a known object box, explain the true class and count a hit when the map's peak falls
+inside the box; beside it, the chance that a point drawn uniformly over the image would (the mean
+share of the image the boxes cover).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from vgg.explain.attribution import explain
+from vgg.explain.layers import ExplainError
+
+
+@dataclass(frozen=True)
+class PointingGame:
+    """How often the map's peak lands on the object, and how often chance would."""
+
+    method: str
+    layer: str | None
+    hits: int
+    total: int
+    random_baseline: float  # mean box area / image area: a uniformly random point's hit rate
+    peaks: tuple[tuple[int, int], ...]  # (row, column) of each image's peak
+
+    @property
+    def accuracy(self) -> float:
+        return self.hits / self.total if self.total else 0.0
+
+
+def pointing_game(model: nn.Module, images: torch.Tensor, boxes: torch.Tensor, labels: torch.Tensor, *,
+                  method: str = "gradcam", layer: str | None = None, tolerance: int = 0) -> PointingGame:
+    """Play on normalised ``images`` (N, 3, H, W) whose objects lie in ``boxes`` (N, 4) as
+    (x0, y0, x1, y1) pixels (x1, y1 exclusive), explaining each image's true class ``labels[i]``.
+    ``tolerance``: a peak this many pixels outside the box still counts (the paper's is 15 px at 224)."""
+    if images.dim() != 4 or boxes.shape != (images.shape[0], 4) or labels.shape != (images.shape[0],):
+        raise ExplainError(f"pointing_game takes (N, 3, H, W) images, (N, 4) boxes and (N,) labels; got "
+                           f"{tuple(images.shape)}, {tuple(boxes.shape)} and {tuple(labels.shape)}.")
+    height, width = images.shape[-2:]
+    hits, peaks, covered = 0, [], 0.0
+    for image, box, label in zip(images, boxes.tolist(), labels.tolist(), strict=True):
+        result = explain(model, image[None], method, layer=layer, target=int(label))
+        flat = int(result.heatmap.argmax())
+        row, column = divmod(flat, width)
+        peaks.append((row, column))
+        x0, y0, x1, y1 = box
+        hits += (x0 - tolerance <= column < x1 + tolerance) and (y0 - tolerance <= row < y1 + tolerance)
+        covered += max(0.0, min(x1, width) - max(x0, 0)) * max(0.0, min(y1, height) - max(y0, 0)) / (height * width)
+    total = int(images.shape[0])
+    chosen_layer = result.layer if total else None
+    return PointingGame(method, chosen_layer, hits, total, covered / total if total else 0.0, tuple(peaks))
