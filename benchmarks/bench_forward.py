@@ -1,7 +1,7 @@
-"""Benchmark: the batch-1, 224x224 forward of VGG16 and VGG19-BN against its peers, and against the
+"""Benchmark: the batch-1, 224x224 forward of VGG16 (and any other variant) against its peers, and against the
 roofline; prints JSON (or the docs' tables with --markdown).
 
-    python benchmarks/bench_forward.py [--device cpu] [--variants vgg16 vgg19_bn] [--rounds 9]
+    python benchmarks/bench_forward.py [--device cpu] [--variants vgg16 vgg19_bn] [--rounds 7]
                                        [--no-compile] [--emulated-bf16] [--threads N] [--markdown]
 
 Peers, on the same weights, the same input (the cat sample) and the same thread count, run one after
@@ -50,8 +50,8 @@ import vgg
 from vgg.arch.configs import VARIANTS
 from vgg.perf import Roof, converted_copy, describe_device, plain_layout_copy, roofline
 from vgg.perf.export import export
-from vgg.precision import PRECISIONS, PrecisionError, accuracy_cost, check_precision, native_precisions
 from vgg.vision.devices import cpu_model, synchronize
+from vgg.vision.precision import PRECISIONS, PrecisionError, accuracy_cost, check_precision, native_precisions
 
 MATMUL_SIZE = 2048
 MEMORY_ARRAY_BYTES = 128 * 2**20
@@ -329,10 +329,10 @@ def to_markdown(report: dict[str, object]) -> str:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", help="cpu, or cuda / cuda:N (ONNX Runtime stays on the CPU)")
-    parser.add_argument("--variants", nargs="+", default=["vgg16", "vgg19_bn"],
-                        help="torchvision names (vgg16, vgg19_bn, ...) or specs in quotes (default: vgg16 vgg19_bn)")
+    parser.add_argument("--variants", nargs="+", default=["vgg16"],
+                        help="torchvision names (vgg16, vgg19_bn, ...) or specs in quotes (default: vgg16)")
     parser.add_argument("--size", type=int, default=224, help="input side in pixels (default: 224)")
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--no-compile", dest="compile", action="store_false", help="leave torch.compile out")

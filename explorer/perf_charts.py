@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -56,9 +57,9 @@ def roofline_chart(line: Roofline, *, title: str) -> go.Figure:
     low, high = min(min(intensities), roof.ridge) / 4, max(max(intensities), roof.ridge) * 4
     figure = go.Figure()
     figure.add_scatter(x=[low, roof.ridge], y=[roof.bandwidth_gbs * low, roof.peak_gflops], mode="lines",
-                       name=f"memory roof: {roof.bandwidth_gbs:,.1f} GB/s", line={"color": PALETTE["fc"], "width": 3})
+                       name=f"memory roof {roof.bandwidth_gbs:,.1f} GB/s", line={"color": PALETTE["fc"], "width": 3})
     figure.add_scatter(x=[roof.ridge, high], y=[roof.peak_gflops, roof.peak_gflops], mode="lines",
-                       name=f"compute roof: {roof.peak_gflops:,.0f} GFLOP/s ({roof.precision} matmul)",
+                       name=f"compute roof {roof.peak_gflops:,.0f} GFLOP/s",
                        line={"color": PALETTE["conv"], "width": 3})
     for group in ("conv", "fc"):
         members = [layer for layer in layers if time_group(layer.kind) == group]
@@ -67,11 +68,30 @@ def roofline_chart(line: Roofline, *, title: str) -> go.Figure:
         figure.add_scatter(
             x=[layer.intensity for layer in members], y=[layer.achieved_gflops for layer in members],
             mode="markers+text", text=[layer.paper_name for layer in members], name=GROUP_LABELS[group],
-            textposition=[("top center", "bottom center")[index % 2] for index in range(len(members))],
+            textposition=_label_positions([layer.intensity for layer in members]),
             marker={"color": PALETTE[group], "size": 10, "line": {"color": "white", "width": 1}},
             customdata=[[layer.name, layer.limit, (layer.fraction or 0.0)] for layer in members],
             hovertemplate="%{text} (%{customdata[0]}): %{x:,.1f} FLOP/byte, %{y:,.1f} GFLOP/s, "
                           "%{customdata[1]}-bound, %{customdata[2]:.0%} of its bound<extra></extra>")
+    plain_numbers = {"type": "log", "exponentformat": "none", "tickformat": ",.3~g"}  # 0.1, not "100m"
     figure.update_layout(title=title, xaxis_title="arithmetic intensity (FLOP per byte moved, log)",
-                         yaxis_title="GFLOP/s (log)", xaxis={"type": "log"}, yaxis={"type": "log"})
-    return style_figure(figure, height=420)
+                         yaxis_title="GFLOP/s (log)")
+    style_figure(figure, height=420)
+    figure.update_xaxes(**plain_numbers)
+    figure.update_yaxes(**plain_numbers)
+    return figure
+
+
+_LABEL_SIDES = ("middle right", "middle left", "top center", "bottom center")
+
+
+def _label_positions(intensities: Sequence[float]) -> list[str]:
+    """Points at (nearly) the same intensity, like fc6, fc7 and fc8 at batch 1, get their labels on
+    different sides, so no two labels are drawn over each other."""
+    seen: dict[float, int] = {}
+    positions = []
+    for intensity in intensities:
+        slot = round(math.log10(intensity), 1) if intensity > 0 else 0.0
+        positions.append(_LABEL_SIDES[seen.get(slot, 0) % len(_LABEL_SIDES)])
+        seen[slot] = seen.get(slot, 0) + 1
+    return positions

@@ -19,8 +19,9 @@ import streamlit as st
 import torch
 
 import vgg
-from explorer.state import ModelChoice
+from explorer.state import PRECISION_CHOICES, ModelChoice
 from vgg.arch import load_state_dict_with_progress
+from vgg.perf import converted_copy
 
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "vgg-explorer-uploads"
 MAX_CACHED_MODELS = 2  # VGG19-BN is 575 MB of fp32 weights; two keep the app under about 1.3 GB
@@ -131,10 +132,26 @@ def _initial_state_dict(network: vgg.Network, key: str,
 
 
 def model(choice: ModelChoice | vgg.Network, key: str, device: str,
-          _on_progress: Callable[[int, int | None], None] | None = None) -> torch.nn.Module:
-    """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only."""
+          _on_progress: Callable[[int, int | None], None] | None = None, *,
+          precision: str = "fp32") -> torch.nn.Module:
+    """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only. A
+    precision other than fp32 is the fp32 model's weights converted once (refused where not native)."""
     # "auto" is keyed as the device it picks, so choosing that device by name reuses the same model.
-    return _model(_network(choice), key, str(vgg.select_device(device)), _on_progress)
+    network, target = _network(choice), str(vgg.select_device(device))
+    exact = _model(network, key, target, _on_progress)
+    return exact if precision == "fp32" else _converted(network, key, target, precision)
+
+
+def offered_precisions(device: str) -> tuple[str, ...]:
+    """The sidebar's choices on ``device``: fp32, and bf16 where the hardware computes it natively."""
+    native = vgg.native_precisions(vgg.select_device(device))
+    return tuple(precision for precision in PRECISION_CHOICES if precision in native)
+
+
+@st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
+def _converted(network: vgg.Network, key: str, device: str, precision: str) -> torch.nn.Module:
+    vgg.check_precision(torch.device(device), precision)
+    return converted_copy(_model(network, key, device, None), precision)
 
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)

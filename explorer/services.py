@@ -19,7 +19,7 @@ from vgg import format
 from vgg.vision import ForwardResult, PreprocessSteps, preprocess_steps, top_k
 
 _KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})
-_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult)
+_RESULT_KEY = "_forward_result"  # one result per session: (key, ForwardResult, AccuracyCost or None)
 
 
 _IMAGENET_FAILED = "_imagenet_unavailable"  # the session's last failed ImageNet download, in words
@@ -46,7 +46,7 @@ def imagenet_notice(state: AppState) -> None:
     st.button("Try the download again", key="imagenet_retry", on_click=st.session_state.pop, args=(_IMAGENET_FAILED,))
 
 
-def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
+def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32") -> torch.nn.Module:
     """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
     progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
     says so)."""
@@ -62,12 +62,12 @@ def load_model(state: AppState, choice: ModelChoice) -> torch.nn.Module:
 
     try:
         with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-            return resources.model(choice, key, state.device, _on_progress=on_progress)
+            return resources.model(choice, key, state.device, _on_progress=on_progress, precision=precision)
     except vgg.WeightsError as error:
         if key != "imagenet":
             raise
         st.session_state[_IMAGENET_FAILED] = _advice(str(error))
-        return resources.model(choice, weights_key(state), state.device)
+        return resources.model(choice, weights_key(state), state.device, precision=precision)
     finally:
         if bar is not None:  # never a stale "Downloading... 0 B" above the message
             bar.empty()
@@ -82,7 +82,7 @@ def _advice(message: str) -> str:
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
     so that picking another layer does not run the network again."""
-    key = (choice, weights_key(state), state.device, picked.digest, steps.mode, steps.size)
+    key = (choice, weights_key(state), state.device, state.precision, picked.digest, steps.mode, steps.size)
     remembered = st.session_state.get(_RESULT_KEY)
     if remembered is not None and remembered[0] == key:
         return remembered[1]
@@ -92,12 +92,22 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     del remembered
     input_size = tuple(steps.tensor.shape[-2:])
     resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
-    network = load_model(state, choice)
+    network = load_model(state, choice, precision=state.precision)
     imagenet_notice(state)
     with st.spinner("Running the forward pass..."):
         result = vgg.forward_with_features(network, steps.tensor, layers=shown_layers(choice, input_size))
-    st.session_state[_RESULT_KEY] = (key, result)
+    cost = None
+    if state.precision != "fp32":  # what the fast path costs, measured on this very image
+        exact = vgg.forward_with_features(load_model(state, choice), steps.tensor, layers=())
+        cost = vgg.accuracy_cost(exact.logits, result.logits)
+    st.session_state[_RESULT_KEY] = (key, result, cost)
     return result
+
+
+def precision_cost() -> vgg.AccuracyCost | None:
+    """The accuracy cost of the session's last forward pass against fp32, when it ran in bf16."""
+    remembered = st.session_state.get(_RESULT_KEY)
+    return remembered[2] if remembered else None
 
 
 def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:

@@ -51,7 +51,8 @@ def seed_session_from_url(view_titles: tuple[str, ...] = ()) -> tuple[str, ...]:
         st.session_state[f"{prefix}bn"] = choice.batch_norm
         st.session_state[f"{prefix}spec"] = choice.spec_text
     st.session_state.update(size=format_size(state.input_size), weights=state.weights, seed=state.seed,
-                            weights_path=state.weights_path, device=state.device, projector=state.projector)
+                            weights_path=state.weights_path, device=state.device, precision=state.precision,
+                            projector=state.projector)
     st.session_state[_SEEDED] = True
     return tuple(problems)
 
@@ -157,6 +158,26 @@ def _device() -> str:
     return st.selectbox("Device", ids, key="device", persist_state="session", format_func=names.__getitem__)
 
 
+PRECISION_LABELS = {"fp32": "exact (fp32)", "bf16": "fast (bf16)"}
+
+
+def _precision(device: str) -> str:
+    """"exact (fp32)", and "fast (bf16)" only where this device computes bf16 natively."""
+    offered = resources.offered_precisions(device)
+    if st.session_state.get("precision") not in offered:
+        st.session_state["precision"] = "fp32"
+    choice = st.radio("Precision", offered, key="precision", persist_state="session", horizontal=True,
+                      format_func=PRECISION_LABELS.__getitem__,
+                      help="fast (bf16) runs the network with its weights converted to bfloat16 once: about half "
+                           "the bytes to move and the CPU's or GPU's native bf16 units. Its cost in accuracy is "
+                           "measured on the current image in the Forward pass view.")
+    if len(offered) == 1:
+        st.caption("fast (bf16) is offered only where the hardware computes bf16 natively (CPUs with AVX512-BF16 "
+                   "or AMX, CUDA GPUs from compute capability 8.0); here it would be emulated and many times "
+                   "slower than fp32.")
+    return choice
+
+
 def render(view_titles: tuple[str, ...] = ()) -> AppState:
     """The sidebar's widgets as an AppState; ``view_titles`` (the tabs) let a link's unknown view be named."""
     problems = seed_session_from_url(view_titles)
@@ -168,10 +189,11 @@ def render(view_titles: tuple[str, ...] = ()) -> AppState:
         size = _input_size()
         weights, seed, path = _weights()
         device = _device()
+        precision = _precision(device)
         projector = st.toggle("Projector mode", key="projector", persist_state="session",
                               help="Large type and high-contrast charts for a classroom projector.")
     state = AppState(model=model, input_size=size, weights=weights, seed=seed, weights_path=path, device=device,
-                     projector=projector)
+                     precision=precision, projector=projector)
     state = replace(state, compare_a=_stored_choice("a_"), compare_b=_stored_choice("b_"))
     write_url(state)
     return state

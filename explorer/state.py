@@ -17,6 +17,7 @@ from vgg.arch import CONFIGS
 CUSTOM = "custom"
 CONFIG_CHOICES: tuple[str, ...] = (*CONFIGS, CUSTOM)
 WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file")
+PRECISION_CHOICES: tuple[str, ...] = ("fp32", "bf16")  # exact, and fast where the hardware has native bf16
 DEFAULT_CUSTOM_SPEC = "32 M 64 M 128 128 M 256 conv1-256 M"
 MIN_SIZE, MAX_SIZE = vgg.arch.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
 
@@ -60,6 +61,7 @@ class AppState:
     seed: int = 0
     weights_path: str = ""  # a server-side path, when weights == "file" and nothing was uploaded
     device: str = "auto"
+    precision: str = "fp32"  # one of PRECISION_CHOICES; bf16 only where native (the sidebar checks)
     compare_a: ModelChoice = field(default_factory=lambda: ModelChoice("A"))
     compare_b: ModelChoice | None = None  # None: Compare's B is the sidebar's network, until chosen in Compare
     projector: bool = False
@@ -137,6 +139,15 @@ def _parse_choice(query: Mapping[str, str], prefix: str, default: ModelChoice, p
     return choice
 
 
+def _one_of(query: Mapping[str, str], key: str, choices: tuple[str, ...], default: str, problems: list[str]) -> str:
+    """``query[key]`` if it is one of ``choices``; the default otherwise (a bad value is reported)."""
+    value = query.get(key, default)
+    if value in choices:
+        return value
+    problems.append(f"URL parameter {key}={value!r} is not one of {', '.join(choices)}; using {default}.")
+    return default
+
+
 def from_query(query: Mapping[str, str]) -> ParsedQuery:
     """URL query parameters -> state; unknown keys are ignored, bad values reported and defaulted."""
     problems: list[str] = []
@@ -151,12 +162,7 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
             state = replace(state, input_size=parse_size(query["size"]))
         except ValueError as error:
             problems.append(f"URL parameter size: {error} Using 224.")
-    if "weights" in query:
-        if query["weights"] in WEIGHT_CHOICES:
-            state = replace(state, weights=query["weights"])
-        else:
-            problems.append(f"URL parameter weights={query['weights']!r} is not one of {', '.join(WEIGHT_CHOICES)}; "
-                            f"using {defaults.weights}.")
+    state = replace(state, weights=_one_of(query, "weights", WEIGHT_CHOICES, defaults.weights, problems))
     if "seed" in query:
         if query["seed"].strip().isdigit():
             state = replace(state, seed=int(query["seed"]) % 2**32)
@@ -164,6 +170,7 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
             problems.append(f"URL parameter seed={query['seed']!r} is not a non-negative integer; using "
                             f"{defaults.seed}.")
     state = replace(state, weights_path=query.get("weights_path", ""), device=query.get("device", "auto") or "auto")
+    state = replace(state, precision=_one_of(query, "precision", PRECISION_CHOICES, defaults.precision, problems))
     if "projector" in query and (value := _parse_bool(query["projector"], "projector", problems,
                                                       defaults.projector)) is not None:
         state = replace(state, projector=value)
@@ -196,6 +203,7 @@ def to_query(state: AppState) -> dict[str, str]:
         "seed": (str(state.seed), str(defaults.seed)),
         "weights_path": (state.weights_path, defaults.weights_path),
         "device": (state.device, defaults.device),
+        "precision": (state.precision, defaults.precision),
         "projector": ("true" if state.projector else "false", "false"),
     }
     query |= {key: value for key, (value, default) in scalars.items() if value != default}
@@ -203,4 +211,5 @@ def to_query(state: AppState) -> dict[str, str]:
 
 
 QUERY_KEYS: tuple[str, ...] = ("config", "spec", "bn", "a_config", "a_spec", "a_bn", "b_config", "b_spec", "b_bn",
-                               "size", "weights", "seed", "weights_path", "device", "projector")
+                               "size", "weights", "seed", "weights_path", "device", "precision",
+                               "projector")

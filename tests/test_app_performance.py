@@ -80,9 +80,9 @@ def test_roofline_chart_table_and_sentence():
     assert sorted(label for trace in points for label in trace["text"]) == sorted(
         ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"])  # one labelled point per layer with FLOPs
     table = _frame(at, "Of the bound")
-    assert list(table["Paper name"]) == ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"]
+    assert list(table["Layer"]) == ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"]
     assert set(table["Bound by"]) <= {"compute", "memory"}
-    assert table.loc[table["Paper name"] == "fc6", "Bound by"].item() == "memory"
+    assert table.loc[table["Layer"] == "fc6", "Bound by"].item() == "memory"
     assert any("fc6" in block.value and "memory-bound" in block.value for block in at.markdown)
 
 

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 import vgg
-from vgg import precision
 from vgg.perf import (
     CHANNELS_LAST,
     NCHW,
@@ -29,6 +28,7 @@ from vgg.perf import (
     sweep,
     throughput_sweep,
 )
+from vgg.vision import precision
 
 TINY = "8 M 16 M"
 SIZE = (32, 32)

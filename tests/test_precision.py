@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import vgg
-from vgg import precision
 from vgg.perf import converted_copy, layout_of
-from vgg.precision import (
+from vgg.vision import precision
+from vgg.vision.precision import (
     BF16_MIN_COSINE,
     BF16_RELATIVE_TOLERANCE,
     PrecisionError,
@@ -87,3 +87,25 @@ def test_accuracy_cost_arithmetic():
     assert cost.top5_agreement == 0.8 and cost.top1_same == 1.0
     with pytest.raises(ValueError, match="different shapes"):
         accuracy_cost(reference, reference[:, :3])
+
+
+def test_prepare_refuses_bf16_without_native_support_before_touching_the_model(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    model = vgg.build(SMALL, num_classes=10)
+    model.train()
+    with pytest.raises(PrecisionError, match="emulated"):
+        vgg.prepare(model, "cpu", precision="bf16")
+    assert model.training and precision_of(model) == "fp32"  # refused before anything changed
+
+
+def test_prepare_bf16_where_native_converts_once_and_every_feature_reads_float32(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)  # the acceptance path, detection faked
+    torch.manual_seed(0)
+    model = vgg.prepare(vgg.build(SMALL, num_classes=10), "cpu", precision="bf16")
+    assert precision_of(model) == "bf16" and layout_of(model) == "channels_last" and not model.training
+    x = vgg.preprocess(vgg.load_sample("cat"), size=64)
+    result = vgg.forward_with_features(model, x)
+    assert result.logits.dtype == torch.float32
+    assert {tensor.dtype for tensor in result.features.values()} == {torch.float32}
+    vgg.feature_grid(result.features["features.1"], n=4)  # the app's readers work on them
+    vgg.channel_stats(result.features["features.1"])

@@ -292,3 +292,24 @@ def test_every_exception_class_in_the_library_is_a_vgg_error():
                   if issubclass(cls, Exception) and cls.__module__.startswith("vgg")]
     assert found and all(issubclass(cls, vgg.VGGError) for cls in found), [
         cls for cls in found if not issubclass(cls, vgg.VGGError)]
+
+
+def test_vgg16_bn_by_name_has_batch_norm_on_the_command_line(capsys):
+    import json
+
+    from vgg.cli import main
+
+    assert main(["summary", "vgg16_bn", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["batch_norm"] is True
+    assert main(["summary", "vgg16", "--bn"]) == 2  # the contradiction, refused in one line
+    assert "by its name" in capsys.readouterr().err
+
+
+def test_vgg16_bn_in_the_apps_url_has_batch_norm():
+    from explorer.state import from_query
+
+    parsed = from_query({"config": "vgg16_bn"})
+    assert parsed.state.model.config == "D" and parsed.state.model.batch_norm and not parsed.problems
+    assert parsed.state.model.network == vgg.Network.resolve("vgg16_bn")
+    contradicted = from_query({"config": "vgg16_bn", "bn": "false"})
+    assert contradicted.state.model.batch_norm and "contradicts" in contradicted.problems[0]

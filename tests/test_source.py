@@ -29,3 +29,14 @@ def test_highlighted_lines_say_what_they_do(kind, bn, expected):
 def test_forward_listing_has_the_three_methods():
     text = forward_listing().text
     assert "def forward_features" in text and "def forward_head" in text and "def forward(" in text
+
+
+def test_the_lesson_walks_the_seeds_path():
+    import vgg
+    from vgg.teaching import builder_listings
+
+    builder, inner = builder_listings(vgg.Network.resolve("E", batch_norm=True))
+    assert builder.lines[0].startswith("def vgg19_bn(") and '_vgg("E", True, weights, progress' in builder.text
+    assert inner.lines[0].startswith("def _vgg(") and "make_layers(cfgs[cfg]" in inner.text
+    builder, inner = builder_listings(vgg.Network.resolve("C"))
+    assert builder.name == "build" and inner.name == "network_module"

@@ -86,21 +86,27 @@ from vgg.errors import (
 )
 from vgg.explain import dense_scores, effective_receptive_field, visualize_channel
 from vgg.vision import (
+    PRECISIONS,
     RANDOM_WEIGHTS_NOTICE,
+    AccuracyCost,
     ChannelStats,
     FeatureGrid,
     ForwardResult,
     LayerStats,
+    PrecisionError,
     Prediction,
     Predictions,
     PreprocessSteps,
+    accuracy_cost,
     available_devices,
     channel_stats,
+    check_precision,
     feature_grid,
     forward_with_features,
     layer_stats,
     load_image,
     load_sample,
+    native_precisions,
     prepare,
     preprocess,
     preprocess_steps,
@@ -135,6 +141,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "Predictions", "PreprocessSteps", "available_devices", "channel_stats", "feature_grid", "forward_with_features",
     "layer_stats", "load_image", "load_sample", "prepare", "preprocess", "preprocess_steps", "sample_credits",
     "sample_images", "select_device", "to_display_image", "top_k",
+    # precision where the hardware has it
+    "PRECISIONS", "AccuracyCost", "PrecisionError", "accuracy_cost", "check_precision", "native_precisions",
     # where the network looks and what its units want (vgg.explain)
     "dense_scores", "effective_receptive_field", "explain", "visualize_channel",
     # numbers for people

@@ -11,15 +11,18 @@ import pandas as pd
 import streamlit as st
 
 import vgg
+import vgg.perf
 from explorer import charts, resources
 from explorer.image_input import ChosenImage, choose_image
-from explorer.services import run_forward, show_predictions, weights_are_random
+from explorer.services import load_model, precision_cost, run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
 from explorer.style import show_chart
 from vgg import format
 from vgg.vision import ForwardResult, PreprocessSteps, channel_stats, feature_grid, layer_stats, preprocess_steps
 
 TITLE = "Forward pass"
+EXPORT_LABELS = {"onnx": "ONNX (ONNX Runtime, Netron)", "torchscript": "TorchScript (libtorch)",
+                 "pt2": "torch.export (.pt2)"}
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
 def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
@@ -109,8 +112,39 @@ def render(state: AppState) -> None:
     report = resources.analysis(state.model, tuple(steps.tensor.shape[-2:]))
     st.subheader("Top-5 predictions")
     show_predictions(result, weights_are_random(state), projector=state.projector)
+    _show_precision_cost(state)
     st.subheader("Feature maps")
     _feature_maps(result, report, state.projector)
     _through_network(result, report, state.projector)
     st.subheader("Timing")
     _timings(result, report)
+    _export(state)
+
+
+def _show_precision_cost(state: AppState) -> None:
+    cost = precision_cost()
+    if cost is None:
+        return
+    text = (f"**{state.precision} on this image**, against exact fp32: largest logit difference "
+            f"{cost.max_abs_diff:.2e} ({cost.relative_diff:.2%} of the largest logit), top-5 agreement "
+            f"{cost.top5_agreement:.0%}, cosine similarity {cost.cosine:.6f}.")
+    st.sidebar.caption(text)
+    st.caption(text)
+
+
+def _export(state: AppState) -> None:
+    """A download of this network (fp32, the sidebar's weights) in a format other tools open."""
+    st.subheader("Export")
+    left, right = st.columns([1, 2])
+    fmt = left.selectbox("Format", vgg.perf.EXPORT_FORMATS, key="forward_export_format",
+                         format_func=EXPORT_LABELS.__getitem__)
+    network = load_model(state, state.model)
+    stem = vgg.variant_name(state.model.spec_source, batch_norm=state.model.batch_norm) or "vgg_custom"
+    name = f"{stem}{vgg.perf.EXPORT_SUFFIXES[fmt]}"
+    right.download_button(f"Download {name}", data=lambda: vgg.perf.export_bytes(network, fmt)[0],
+                          file_name=name, mime="application/octet-stream", on_click="ignore",
+                          icon=":material/download:", key="forward_export")
+    st.caption("The exported file is run once, through ONNX Runtime for ONNX and torch otherwise, and must give "
+               "the same logits within 1e-4, or nothing is offered. Exporting VGG16 takes from seconds "
+               "(TorchScript) to a few minutes (ONNX, on a busy 2-core CPU) after the click. ONNX files open in "
+               "Netron (netron.app); batch, height and width are left free.")

@@ -25,6 +25,7 @@ from vgg.teaching import (
     BuildStep,
     SourceListing,
     build_steps,
+    builder_listings,
     forward_listing,
     make_layers_listing,
     reset_parameters_listing,
@@ -106,6 +107,13 @@ def _state_panel(step: BuildStep | None, input_size: tuple[int, int], projector:
 def _features_section(state: AppState, report: vgg.Report) -> None:
     spec = report.spec
     steps = build_steps(spec.layers, report.layers, batch_norm=report.batch_norm)
+    builder, inner = builder_listings(report.network)
+    st.subheader(f"0. `{builder.name}()` calls `{inner.name}`")
+    st.markdown(f"The path torchvision's `models/vgg.py` takes, in this project's own source: `{builder.name}` "
+                f"hands the configuration to `{inner.name}`, which builds the features with `make_layers` and gives "
+                "them to `VGG`.")
+    st.html(code_block(builder))
+    st.html(code_block(inner))
     st.subheader("1. The configuration list")
     st.markdown(f"torchvision describes {state.model.title} as a list: a number is a 3×3 convolution with that many "
                 "output channels, `M` a 2×2 max pool" + (", `conv1-N` a 1×1 convolution, `LRN` local response "

@@ -17,7 +17,7 @@ import vgg
 from explorer import charts, perf_charts, resources
 from explorer.services import load_model
 from explorer.state import AppState
-from explorer.style import show_chart
+from explorer.style import projector_enabled, show_chart
 from vgg import format
 from vgg.perf import BenchReport, DeviceInfo, LayerProfile, Roofline, describe_device, layout_of, run_bench
 
@@ -170,18 +170,19 @@ def _roofline(line: Roofline) -> None:
     roof = line.roof
     st.subheader(f"Roofline: {line.fraction:.0%} of what the hardware allows")
     st.markdown(line.sentence())
-    left, right = st.columns([3, 2])
-    with left:
+    # Beside each other on a wide screen; one above the other on a projector, where the table needs the width.
+    chart_area, table_area = (st.container(), st.container()) if projector_enabled() else st.columns([3, 2])
+    with chart_area:
         show_chart(perf_charts.roofline_chart(line, title=f"Roofline, {roof.precision}, batch {line.batch_size}"),
                    key="perf_roofline")
-    with right:
-        frame = pd.DataFrame([{"Paper name": layer.paper_name, "Bound by": layer.limit, "FLOP/byte": layer.intensity,
-                               "Bound ms": layer.bound_seconds * 1e3, "Measured ms": layer.measured_seconds * 1e3,
+    with table_area:
+        frame = pd.DataFrame([{"Layer": layer.paper_name, "Bound by": layer.limit, "FLOP/byte": layer.intensity,
+                               "Bound ms": layer.bound_seconds * 1e3, "Took ms": layer.measured_seconds * 1e3,
                                "Of the bound": layer.fraction} for layer in line.layers if layer.flops])
         st.dataframe(frame, hide_index=True, key="perf_roofline_table", column_config={
             "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
-            "Bound ms": st.column_config.NumberColumn(format="%.3f"),
-            "Measured ms": st.column_config.NumberColumn(format="%.3f"),
+            "Bound ms": st.column_config.NumberColumn(format="%.2f"),
+            "Took ms": st.column_config.NumberColumn(format="%.2f"),
             "Of the bound": st.column_config.NumberColumn(format="percent")})
     st.caption(f"Roofs measured here: a {roof.precision} matmul ({roof.peak_gflops:,.1f} GFLOP/s) and a streaming "
                f"copy/triad ({roof.bandwidth_gbs:,.1f} GB/s); the ridge is at {roof.ridge:,.1f} FLOP per byte. A "

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from vgg.arch.configs import CONFIGS, VARIANTS, cfgs
+from vgg.arch.configs import CONFIGS, cfgs
 from vgg.arch.model import VGG, make_layers
 from vgg.arch.network import Network, NetworkLike
 from vgg.arch.pretrained import (
@@ -80,11 +80,6 @@ def _overwrite_named_param(kwargs: dict[str, Any], param: str, new_value: int) -
     kwargs[param] = new_value
 
 
-def _builder(name: str, weights: WeightsLike, progress: bool, kwargs: dict[str, Any]) -> VGG:
-    config, batch_norm = VARIANTS[name]
-    return _vgg(config, batch_norm, _weights_arg(name, weights, kwargs), progress, **kwargs)
-
-
 def _weights_arg(name: str, weights: WeightsLike, kwargs: dict[str, Any]) -> WeightsEnum | None:
     """torchvision's rules for ``weights``, and its legacy ``pretrained=True`` with a deprecation warning."""
     enum = WEIGHTS_OF[name]
@@ -95,7 +90,7 @@ def _weights_arg(name: str, weights: WeightsLike, kwargs: dict[str, Any]) -> Wei
         weights = enum.IMAGENET1K_V1 if pretrained else None
         warnings.warn(f"The parameter 'pretrained' is deprecated, please use 'weights' instead: pretrained="
                       f"{pretrained!r} is weights={weights!r}. You can also use weights={enum.__name__}.DEFAULT "
-                      "to get the most up-to-date weights.", DeprecationWarning, stacklevel=4)
+                      "to get the most up-to-date weights.", DeprecationWarning, stacklevel=3)
     if isinstance(weights, PublishedVariant):
         if weights.name != name:
             raise WeightsError(f"{weights.name}'s weights do not fit {name}; use {enum.__name__}.IMAGENET1K_V1.")
@@ -107,42 +102,50 @@ def _weights_arg(name: str, weights: WeightsLike, kwargs: dict[str, Any]) -> Wei
 
 def vgg11(*, weights: VGG11_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG11 (config A)."""
-    return _builder("vgg11", weights, progress, kwargs)
+    weights = _weights_arg("vgg11", weights, kwargs)
+    return _vgg("A", False, weights, progress, **kwargs)
 
 
 def vgg11_bn(*, weights: VGG11_BN_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG11 (config A) with batch normalisation."""
-    return _builder("vgg11_bn", weights, progress, kwargs)
+    weights = _weights_arg("vgg11_bn", weights, kwargs)
+    return _vgg("A", True, weights, progress, **kwargs)
 
 
 def vgg13(*, weights: VGG13_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG13 (config B)."""
-    return _builder("vgg13", weights, progress, kwargs)
+    weights = _weights_arg("vgg13", weights, kwargs)
+    return _vgg("B", False, weights, progress, **kwargs)
 
 
 def vgg13_bn(*, weights: VGG13_BN_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG13 (config B) with batch normalisation."""
-    return _builder("vgg13_bn", weights, progress, kwargs)
+    weights = _weights_arg("vgg13_bn", weights, kwargs)
+    return _vgg("B", True, weights, progress, **kwargs)
 
 
 def vgg16(*, weights: VGG16_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG16 (config D)."""
-    return _builder("vgg16", weights, progress, kwargs)
+    weights = _weights_arg("vgg16", weights, kwargs)
+    return _vgg("D", False, weights, progress, **kwargs)
 
 
 def vgg16_bn(*, weights: VGG16_BN_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG16 (config D) with batch normalisation."""
-    return _builder("vgg16_bn", weights, progress, kwargs)
+    weights = _weights_arg("vgg16_bn", weights, kwargs)
+    return _vgg("D", True, weights, progress, **kwargs)
 
 
 def vgg19(*, weights: VGG19_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG19 (config E)."""
-    return _builder("vgg19", weights, progress, kwargs)
+    weights = _weights_arg("vgg19", weights, kwargs)
+    return _vgg("E", False, weights, progress, **kwargs)
 
 
 def vgg19_bn(*, weights: VGG19_BN_Weights | WeightsLike = None, progress: bool = True, **kwargs: Any) -> VGG:
     """VGG19 (config E) with batch normalisation."""
-    return _builder("vgg19_bn", weights, progress, kwargs)
+    weights = _weights_arg("vgg19_bn", weights, kwargs)
+    return _vgg("E", True, weights, progress, **kwargs)
 
 
 BUILDERS = {"vgg11": vgg11, "vgg11_bn": vgg11_bn, "vgg13": vgg13, "vgg13_bn": vgg13_bn,

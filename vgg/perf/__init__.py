@@ -6,6 +6,9 @@ Every result is a frozen dataclass with ``to_dict()``; nothing here prints. ``ru
 whole set (the CLI's ``bench`` and benchmarks/ call it); the app calls the pieces.
 """
 
+from vgg.perf.export import FORMATS as EXPORT_FORMATS
+from vgg.perf.export import SUFFIXES as EXPORT_SUFFIXES
+from vgg.perf.export import ExportError, ExportResult, export_bytes, export_model
 from vgg.perf.hardware import DeviceInfo, describe_device, supported_precisions
 from vgg.perf.layers import TIME_GROUPS, LayerProfile, LayerTime, profile_layers, time_group
 from vgg.perf.layout import (
@@ -31,15 +34,19 @@ from vgg.perf.roofline import (
 )
 from vgg.perf.suite import BenchReport, run_bench
 from vgg.perf.sweep import Sweep, SweepPoint, throughput_sweep
-from vgg.precision import PRECISIONS
+from vgg.vision.precision import PRECISIONS
 
 __all__ = [
     "CHANNELS_LAST",
+    "EXPORT_FORMATS",
+    "EXPORT_SUFFIXES",
     "NCHW",
     "PRECISIONS",
     "TIME_GROUPS",
     "BenchReport",
     "DeviceInfo",
+    "ExportError",
+    "ExportResult",
     "LayerProfile",
     "LayerTime",
     "MatmulProbe",
@@ -54,6 +61,8 @@ __all__ = [
     "available_layouts",
     "converted_copy",
     "describe_device",
+    "export_bytes",
+    "export_model",
     "fits",
     "forward_estimate_bytes",
     "layer_bytes",

@@ -163,6 +163,9 @@ def export(model: VGG, out: str | os.PathLike[str], fmt: str, *, input_size: tup
                         checked_with, checks, dynamic)
 
 
+export_model = export  # the package's name for it: ``vgg.perf.export`` is this module
+
+
 def export_bytes(model: VGG, fmt: str, *, input_size: tuple[int, int] | None = None) -> tuple[bytes, ExportResult]:
     """The exported file's bytes (for a download button), after the same parity check."""
     with tempfile.TemporaryDirectory(prefix="vgg-export-") as folder:

@@ -1,9 +1,9 @@
 """What the device is and what it can do: its name, size, and the precisions worth measuring on it.
 
-A precision is offered only where the hardware computes it natively (``vgg.precision``): bf16 on a
+A precision is offered only where the hardware computes it natively (``vgg.vision.precision``): bf16 on a
 CPU without AVX512-BF16/AMX is emulated and slower than fp32, and fp16 on a CPU has no fast kernels
 at all, so measuring them would only show the emulation. MPS is measured in fp32 only. Every
-precision is measured with the weights converted once (``vgg.precision.converted_copy``), never
+precision is measured with the weights converted once (``vgg.vision.precision.converted_copy``), never
 under autocast.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from vgg.errors import VGGError
-from vgg.precision import check_precision, native_precisions
 from vgg.vision.devices import cpu_model
+from vgg.vision.precision import check_precision, native_precisions
 
 # NVIDIA's datasheet figures for dense (no sparsity) bf16 = fp16 tensor-core throughput, in TFLOP/s.
 # Matched in order against torch's device name, so the specific names come first. A GPU not listed

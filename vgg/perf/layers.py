@@ -19,8 +19,8 @@ from vgg.arch.model import VGG
 from vgg.perf.hardware import check_precisions
 from vgg.perf.layout import MEMORY_FORMATS, converted_copy, layout_of
 from vgg.perf.timing import check_counts, median, seconds_once
-from vgg.precision import PRECISIONS
 from vgg.vision.inference import ForwardResult, forward_with_features
+from vgg.vision.precision import PRECISIONS
 
 TIME_GROUPS = ("conv", "fc", "other")  # the shares reported: convolutions, fully connected, everything else
 

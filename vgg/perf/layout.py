@@ -16,7 +16,7 @@ from torch import nn
 
 from vgg.arch.builders import build
 from vgg.arch.model import VGG
-from vgg.precision import PRECISIONS, precision_of
+from vgg.vision.precision import PRECISIONS, precision_of
 
 CHANNELS_LAST, NCHW = "channels_last", "nchw"
 MEMORY_FORMATS = {CHANNELS_LAST: torch.channels_last, NCHW: torch.contiguous_format}

@@ -26,8 +26,8 @@ from types import TracebackType
 import torch
 
 from vgg.analysis import Report
-from vgg.precision import PRECISIONS
 from vgg.vision.devices import synchronize
+from vgg.vision.precision import PRECISIONS
 
 # The estimate is the analysis' peak_activation_bytes: the largest input + output that one layer
 # holds at once. Measured on this project's CPU at batch 4, the channels_last path needs that (within

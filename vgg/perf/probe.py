@@ -15,7 +15,7 @@ import torch
 from vgg.errors import VGGError
 from vgg.perf.hardware import check_precisions
 from vgg.perf.timing import check_counts, median, sample_seconds
-from vgg.precision import PRECISIONS
+from vgg.vision.precision import PRECISIONS
 
 # Large enough to reach the plateau of each kind of device, small enough to take well under a
 # second: 2048 on a CPU is 17 GFLOP (within a few % of 4096's rate), 8192 on a GPU 1.1 TFLOP.

@@ -34,7 +34,7 @@ from vgg.errors import VGGError
 from vgg.perf.layers import LayerProfile
 from vgg.perf.probe import MatmulProbe
 from vgg.perf.timing import check_counts, median, sample_seconds
-from vgg.precision import PRECISIONS
+from vgg.vision.precision import PRECISIONS
 
 # Arrays this large are far past the last-level cache of any CPU or GPU measured here (a 2-core
 # EPYC VM: 8 MiB L3; an H100: 50 MB L2); a GPU gets 4x more so its launch overhead is negligible.

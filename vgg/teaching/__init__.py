@@ -5,6 +5,7 @@ from vgg.teaching.lesson import BuildStep, build_steps
 from vgg.teaching.paper import PAPER_ORDER, Entry, Table1, table1
 from vgg.teaching.source import (
     SourceListing,
+    builder_listings,
     forward_listing,
     highlighted_lines,
     listing,
@@ -14,6 +15,7 @@ from vgg.teaching.source import (
 )
 
 __all__ = [
-    "PAPER_ORDER", "BuildStep", "Entry", "SourceListing", "Table1", "build_steps", "forward_listing",
-    "highlighted_lines", "listing", "make_layers_listing", "reset_parameters_listing", "table1", "vgg_init_listing",
+    "PAPER_ORDER", "BuildStep", "Entry", "SourceListing", "Table1", "build_steps", "builder_listings",
+    "forward_listing", "highlighted_lines", "listing", "make_layers_listing", "reset_parameters_listing",
+    "table1", "vgg_init_listing",
 ]

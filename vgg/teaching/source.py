@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vgg.arch import model
+from vgg.arch import builders, model
+from vgg.arch.network import Network
 from vgg.errors import VGGError
 
 # What each kind of spec entry looks like in make_layers, and the module it appends.
@@ -76,6 +77,14 @@ def forward_listing() -> SourceListing:
     for part in parts:
         lines += [*part.lines, "\n"]
     return SourceListing("VGG.forward", parts[0].file, parts[0].first_line, tuple(lines[:-1]))
+
+
+def builder_listings(network: Network) -> tuple[SourceListing, ...]:
+    """The calls that make ``network``, as the seed walks them: for E with BN ``vgg19_bn`` then ``_vgg``
+    (which looks up ``cfgs["E"]``); for a network torchvision lacks, ``build`` then ``network_module``."""
+    if network.variant is not None:
+        return listing(builders.BUILDERS[network.variant]), listing(builders._vgg)
+    return listing(builders.build), listing(builders.network_module)
 
 
 def highlighted_lines(kind: str, batch_norm: bool) -> tuple[int, ...]:

@@ -32,6 +32,15 @@ from vgg.vision.inference import (
     prepare,
     top_k,
 )
+from vgg.vision.precision import (
+    PRECISIONS,
+    AccuracyCost,
+    PrecisionError,
+    accuracy_cost,
+    check_precision,
+    native_precisions,
+    precision_of,
+)
 from vgg.vision.preprocess import MAX_SIZE, MODES, Mode, PreprocessSteps, preprocess, preprocess_steps, to_display_image
 from vgg.vision.samples import load_sample, sample_credits, sample_images
 
@@ -44,4 +53,6 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "RANDOM_WEIGHTS_NOTICE", "OFFLOAD_NOTE",
     "feature_grid", "channel_stats", "layer_stats", "FeatureGrid", "ChannelStats", "LayerStats", "PADDING_VALUE",
     "load_sample", "sample_credits", "sample_images",
+    "PRECISIONS", "AccuracyCost", "PrecisionError", "accuracy_cost", "check_precision", "native_precisions",
+    "precision_of",
 ]

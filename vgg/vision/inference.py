@@ -22,6 +22,7 @@ from vgg.arch.classes import imagenet_classes
 from vgg.arch.model import VGG
 from vgg.errors import DeviceError, VGGError
 from vgg.vision.devices import LayerClock, clock_for, select_device
+from vgg.vision.precision import check_precision
 
 RANDOM_WEIGHTS_NOTICE = ("Random weights: this network is untrained, so these classes and probabilities are noise, "
                          "not predictions. Load the ImageNet weights to see what VGG recognises.")
@@ -29,19 +30,23 @@ OFFLOAD_NOTE = ("CUDA ran out of memory keeping every layer's output on the GPU,
                 "output to the CPU as it was computed (slower). Capture fewer layers or use a smaller input.")
 
 
-def prepare(model: VGG, device: str | torch.device = "auto", *, channels_last: bool = True) -> VGG:
-    """Put ``model`` in eval mode on ``device`` ("auto": cuda, mps, cpu), once, and return it.
+def prepare(model: VGG, device: str | torch.device = "auto", precision: str = "fp32", *,
+            channels_last: bool = True) -> VGG:
+    """Put ``model`` in eval mode on ``device`` ("auto": cuda, mps, cpu) in ``precision``, once, and return it.
 
     ``channels_last`` (NHWC) lets oneDNN on the CPU and cuDNN on CUDA run convolutions without
-    reordering their input and output at every layer; it changes strides, not values. The model
-    stays in float32: lower precision would break the 1e-3 agreement of logits with the plain
-    forward, and on CPUs without native bf16 (see ``vgg.vision.devices.cpu_has_native_bf16``) it is slower.
+    reordering their input and output at every layer; it changes strides, not values. ``precision``
+    "bf16" or "fp16" converts the weights once (not autocast) where the device computes that dtype
+    natively, and raises ``vgg.vision.precision.PrecisionError`` in words elsewhere (checked before anything
+    moves): emulated bf16 is many times slower than fp32. ``forward_with_features`` still returns
+    float32 logits and feature maps.
     """
     target = select_device(device)
+    dtype = check_precision(target, precision)
     model.eval()
     if channels_last and target.type in ("cpu", "cuda"):  # on MPS NHWC is unmeasured here: leave it NCHW
-        return model.to(device=target, memory_format=torch.channels_last)
-    return model.to(device=target)
+        return model.to(device=target, dtype=dtype, memory_format=torch.channels_last)
+    return model.to(device=target, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class ForwardResult:
     they are inference tensors: read them, do not modify them in place."""
 
     logits: torch.Tensor  # (N, num_classes), float32, on the CPU
-    features: dict[str, torch.Tensor]  # module path ("features.29") -> that module's output, in forward order
+    features: dict[str, torch.Tensor]  # module path ("features.29") -> that module's output (float32), in order
     times: dict[str, float]  # module path -> seconds, for every module whether captured or not
     device: torch.device
     total_seconds: float  # the whole call: input transfer, the pass, logits back to the CPU
@@ -162,6 +167,8 @@ class _Pass:
         return out
 
     def _keep(self, path: str, out: torch.Tensor) -> None:
+        if out.dtype != torch.float32:  # a bf16/fp16 model's maps are kept in float32, as every reader expects
+            out = out.float()
         if self.offload:
             self.features[path] = out.to("cpu")
         else:
