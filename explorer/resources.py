@@ -79,6 +79,9 @@ def weights_key(weights: str, seed: int, path: str) -> str:
         return f"random:{seed}"
     if weights == "imagenet":
         return "imagenet"
+    if weights == "trained":
+        raise vgg.WeightsError("A mini VGG trained here runs in the Forward pass and Compare's image option, at its "
+                               "own input size; for this view choose random, ImageNet or checkpoint weights.")
     upload = st.session_state.get("weights_upload_path")
     if upload:
         return f"file:{upload}"

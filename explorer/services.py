@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 import vgg
-from explorer import resources
+from explorer import resources, training
 from explorer.guard import plain
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
@@ -117,8 +117,9 @@ def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
     return [row.name for row in resources.analysis(choice, input_size).layers if row.kind in _KEPT_KINDS]
 
 
-def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False) -> None:
-    predictions = top_k(result.logits, k, weights_are_random=random_weights)
+def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5, projector: bool = False,
+                     labels: Sequence[str] | None = None) -> None:
+    predictions = top_k(result.logits, k, weights_are_random=random_weights, labels=labels)
     if predictions.random_weights:
         st.warning(predictions.notice, icon=":material/casino:")
     frame = pd.DataFrame([{"Class": p.index, "Label": p.label, "Probability": p.probability}
@@ -132,6 +133,9 @@ def show_predictions(result: ForwardResult, random_weights: bool, *, k: int = 5,
 
 def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
     """The Compare view's option: one image through both networks, predictions and time side by side."""
+    if state.weights == "trained":
+        _trained_side_by_side(state)
+        return
     picked = choose_image("compare")
     if picked is None:
         return
@@ -143,3 +147,28 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
             result = vgg.forward_with_features(network, steps.tensor, layers=())
             st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
             show_predictions(result, weights_are_random(state), k=3)
+
+
+def _trained_side_by_side(state: AppState) -> None:
+    """With weights trained here: the chosen model beside the newest other one, on one of its test images."""
+    chosen = training.model(state.trained_model)
+    if chosen is None:
+        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
+        return
+    others = [entry for entry in training.models() if entry.id != chosen.id
+              and entry.trained.dataset.get("name") == chosen.trained.dataset.get("name")
+              and entry.trained.input_size == chosen.trained.input_size][:1]
+    if not others:
+        st.info("Train a second model on the same dataset (A and E, say) to see both on one image.")
+    picked = training.choose_trained_image(chosen, "compare")
+    if picked is None:
+        return
+    pixels, caption, _ = picked
+    st.image(training.enlarged(pixels, side=128), caption=caption)
+    for column, entry in zip(st.columns(1 + len(others)), (chosen, *others), strict=True):
+        with column:
+            trained = entry.trained
+            x = trained.prepare_images(pixels.unsqueeze(0))
+            result = vgg.forward_with_features(trained.model, x, layers=())
+            st.metric(entry.label, f"{result.total_seconds * 1e3:.1f} ms")
+            show_predictions(result, False, k=3, labels=trained.class_names)

@@ -12,7 +12,7 @@ from dataclasses import replace
 import streamlit as st
 
 import vgg
-from explorer import resources
+from explorer import resources, training
 from explorer.guard import plain
 from explorer.spec_table import LAYER_KINDS, frame_to_text, text_to_frame
 from explorer.state import (
@@ -30,7 +30,8 @@ from explorer.state import (
 
 _SEEDED = "_seeded_from_url"
 B_CHOSEN = "_compare_b_chosen"  # set once Compare's B is chosen there (or by a link): B stops following the sidebar
-WEIGHT_LABELS = {"random": "Random (seeded)", "imagenet": "ImageNet (download)", "file": "Checkpoint file (.pth)"}
+WEIGHT_LABELS = {"random": "Random (seeded)", "imagenet": "ImageNet (download)", "file": "Checkpoint file (.pth)",
+                 "trained": "Trained here (Train view)"}
 
 
 def seed_session_from_url(view_titles: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -127,6 +128,24 @@ def _input_size() -> tuple[int, int]:
         return (224, 224)
 
 
+def _trained_model() -> int | None:
+    """The models trained on this server (newest first), and an upload of one from ``python -m vgg train``."""
+    uploaded = st.file_uploader("...or upload one from 'python -m vgg train --out'", type=["pth", "pt"],
+                                key="trained_upload")
+    if uploaded is not None and st.session_state.get("_trained_upload_name") != uploaded.file_id:
+        entry = training.offer_upload(uploaded.getvalue())
+        st.session_state["_trained_upload_name"] = uploaded.file_id
+        st.session_state[training.TRAINED_KEY] = entry.id
+    entries = {entry.id: entry for entry in training.models()}
+    if not entries:
+        st.caption("No model trained yet: press Train in the Train view, then choose it here.")
+        return None
+    if st.session_state.get(training.TRAINED_KEY) not in entries:
+        st.session_state[training.TRAINED_KEY] = next(iter(entries))
+    return st.selectbox("Trained model", list(entries), key=training.TRAINED_KEY,
+                        format_func=lambda model_id: training.sidebar_label(entries[model_id]))
+
+
 def _weights() -> tuple[str, int, str]:
     weights = st.radio("Weights", WEIGHT_CHOICES, key="weights", persist_state="session",
                        format_func=WEIGHT_LABELS.__getitem__)
@@ -134,6 +153,8 @@ def _weights() -> tuple[str, int, str]:
     if weights == "random":
         seed = st.number_input("Seed", min_value=0, max_value=2**32 - 1, step=1, key="seed", persist_state="session",
                                help="Same seed, same random weights: a class sees the same feature maps.")
+    elif weights == "trained":
+        pass  # the model is chosen in render(), below
     elif weights == "imagenet":
         st.caption("torchvision's ImageNet weights, about 530 MB, downloaded once into torch's hub cache "
                    "when a view needs them.")
@@ -188,12 +209,13 @@ def render(view_titles: tuple[str, ...] = ()) -> AppState:
         model = model_choice_widgets("", label="Configuration", container=st.sidebar)
         size = _input_size()
         weights, seed, path = _weights()
+        trained = _trained_model() if weights == "trained" else None
         device = _device()
         precision = _precision(device)
         projector = st.toggle("Projector mode", key="projector", persist_state="session",
                               help="Large type and high-contrast charts for a classroom projector.")
     state = AppState(model=model, input_size=size, weights=weights, seed=seed, weights_path=path, device=device,
-                     precision=precision, projector=projector)
+                     precision=precision, projector=projector, trained_model=trained)
     state = replace(state, compare_a=_stored_choice("a_"), compare_b=_stored_choice("b_"))
     write_url(state)
     return state

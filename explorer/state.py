@@ -16,7 +16,7 @@ from vgg.arch import CONFIGS
 
 CUSTOM = "custom"
 CONFIG_CHOICES: tuple[str, ...] = (*CONFIGS, CUSTOM)
-WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file")
+WEIGHT_CHOICES: tuple[str, ...] = ("random", "imagenet", "file", "trained")  # trained: in the Train view
 PRECISION_CHOICES: tuple[str, ...] = ("fp32", "bf16")  # exact, and fast where the hardware has native bf16
 DEFAULT_CUSTOM_SPEC = "32 M 64 M 128 128 M 256 conv1-256 M"
 MIN_SIZE, MAX_SIZE = vgg.arch.MIN_INPUT_SIZE, 1024  # beyond 1024 px the activations of conv1 pass 1 GB
@@ -61,6 +61,7 @@ class AppState:
     seed: int = 0
     weights_path: str = ""  # a server-side path, when weights == "file" and nothing was uploaded
     device: str = "auto"
+    trained_model: int | None = None  # a model trained in this server's Train view (weights == "trained")
     precision: str = "fp32"  # one of PRECISION_CHOICES; bf16 only where native (the sidebar checks)
     compare_a: ModelChoice = field(default_factory=lambda: ModelChoice("A"))
     compare_b: ModelChoice | None = None  # None: Compare's B is the sidebar's network, until chosen in Compare

@@ -18,6 +18,7 @@ from explorer.views import (
     paper,
     performance,
     receptive_field,
+    train,
 )
 
 
@@ -32,4 +33,4 @@ def _view(module: ModuleType) -> View:
 
 
 VIEWS: tuple[View, ...] = tuple(_view(module) for module in (overview, layers, diagram, forward, explain, compare,
-                                                                lesson, receptive_field, performance, paper))
+                                                                lesson, receptive_field, performance, paper, train))

@@ -12,7 +12,7 @@ import streamlit as st
 
 import vgg
 import vgg.perf
-from explorer import charts, resources
+from explorer import charts, resources, training
 from explorer.image_input import ChosenImage, choose_image
 from explorer.services import load_model, precision_cost, run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
@@ -21,6 +21,8 @@ from vgg import format
 from vgg.vision import ForwardResult, PreprocessSteps, channel_stats, feature_grid, layer_stats, preprocess_steps
 
 TITLE = "Forward pass"
+_KEPT_KINDS = frozenset({"relu", "lrn", "pool", "avgpool"})  # the maps kept, as the shared forward pass keeps
+_TRAINED_RESULT_KEY = "_forward_trained_result"  # one result per session for a model trained here
 EXPORT_LABELS = {"onnx": "ONNX (ONNX Runtime, Netron)", "torchscript": "TorchScript (libtorch)",
                  "pt2": "torch.export (.pt2)"}
 MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole": "Whole image, squashed"}
@@ -102,7 +104,40 @@ def _timings(result: ForwardResult, report: vgg.Report) -> None:
         st.info(note)
 
 
+def _render_trained(state: AppState) -> None:
+    """The same page for a mini VGG trained in the Train view: its dataset's images and classes."""
+    entry = training.model(state.trained_model)
+    if entry is None:
+        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
+        return
+    trained = entry.trained
+    st.header(f"{trained.label}: a forward pass")
+    picked = training.choose_trained_image(entry, "forward")
+    if picked is None:
+        return
+    pixels, caption, digest = picked
+    side = trained.input_size
+    st.image(training.enlarged(pixels), caption=f"{caption}: {side} × {side}, what the network sees (enlarged)")
+    report = resources.analysis(trained.network.network, (side, side))
+    key = ("trained", entry.id, digest)
+    remembered = st.session_state.get(_TRAINED_RESULT_KEY)
+    if remembered is None or remembered[0] != key:
+        st.session_state.pop(_TRAINED_RESULT_KEY, None)
+        layers = [row.name for row in report.layers if row.kind in _KEPT_KINDS]
+        result = vgg.forward_with_features(trained.model, trained.prepare_images(pixels.unsqueeze(0)), layers=layers)
+        st.session_state[_TRAINED_RESULT_KEY] = remembered = (key, result)
+    result = remembered[1]
+    st.subheader("Top predictions")
+    show_predictions(result, False, k=min(5, len(trained.class_names)), labels=trained.class_names)
+    st.subheader("Feature maps")
+    _feature_maps(result, report, state.projector)
+    _through_network(result, report, state.projector)
+
+
 def render(state: AppState) -> None:
+    if state.weights == "trained":
+        _render_trained(state)
+        return
     st.header(f"{state.model.title}: a forward pass")
     picked = choose_image("forward")
     if picked is None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from vgg.errors import VGGError
 
 # Modules listed here are imported lazily so `python -m vgg summary` does not import the image stack.
-SUBCOMMAND_MODULES = ("summary", "compare", "diagram", "predict", "bench", "export", "explain")
+SUBCOMMAND_MODULES = ("summary", "compare", "diagram", "predict", "bench", "export", "explain", "train", "experiment")
 USAGE_ERROR = 2
 
 __all__ = ["SUBCOMMAND_MODULES", "USAGE_ERROR", "build_parser", "main"]

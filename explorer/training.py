@@ -1,0 +1,118 @@
+"""The app's training service: one server-wide ``vgg.train.TrainingQueue`` (one job at a time per
+server, the others queued), which session follows which job, and the models trained here.
+
+Views call these functions; the queue and its thread live in the library, so a rerun, a second tab
+or another session never owns (or loses) a job: each only reads it by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image
+
+import vgg
+import vgg.train
+from vgg.train import JobView, Recipe, TrainedEntry, TrainingQueue
+
+JOB_KEY = "train_job"  # the session's job id, mirrored in the URL (?job=N) so a second tab finds it
+TRAINED_KEY = "trained_model"  # the sidebar's choice among models trained here
+
+
+@st.cache_resource(show_spinner=False)
+def queue() -> TrainingQueue:
+    """The one queue of this server process, shared by every session."""
+    return TrainingQueue(threads=1)
+
+
+def current_job() -> JobView | None:
+    """The job this session (or the tab's URL) follows, if the server still knows it."""
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id is None:
+        text = st.query_params.get("job", "")
+        job_id = int(text) if text.isdigit() else None
+    if job_id is None:
+        return None
+    return queue().snapshot(int(job_id))
+
+
+def follow(job_id: int) -> None:
+    st.session_state[JOB_KEY] = job_id
+    st.query_params["job"] = str(job_id)
+
+
+def submit_training(recipe: Recipe) -> int:
+    job_id = queue().submit_training(recipe)
+    follow(job_id)
+    return job_id
+
+
+def submit_experiment(name: str, *, seeds: int, epochs: int | None, dataset: str) -> int:
+    job_id = queue().submit_experiment(name, seeds=seeds, epochs=epochs, dataset=dataset)
+    follow(job_id)
+    return job_id
+
+
+def stop(job_id: int) -> None:
+    queue().stop(job_id)
+
+
+def models() -> list[TrainedEntry]:
+    return queue().models()
+
+
+def model(model_id: int | None) -> TrainedEntry | None:
+    return None if model_id is None else queue().model(int(model_id))
+
+
+def offer_upload(data: bytes) -> TrainedEntry:
+    """An uploaded checkpoint from ``python -m vgg train --out``: offered like a model trained here."""
+    return queue().add_model(vgg.train.load_checkpoint(data), data)
+
+
+def sidebar_label(entry: TrainedEntry) -> str:
+    return f"Trained here: {entry.label}"
+
+
+TRAINED_SOURCES = ("Test image", "Upload")
+
+
+def choose_trained_image(entry: TrainedEntry, key: str) -> tuple[torch.Tensor, str, str] | None:
+    """An image for a trained mini: one of its dataset's test images (never seen in training), or an upload.
+
+    Returns ``(pixels, caption, digest)``: pixels (3, S, S) in [0, 1] at the network's input size.
+    """
+    source = st.segmented_control("Image", TRAINED_SOURCES, default=TRAINED_SOURCES[0], key=f"{key}_trained_source",
+                                  required=True)
+    trained = entry.trained
+    if source == TRAINED_SOURCES[0]:
+        test = _test_split(trained.dataset.get("name", "digits"), trained.input_size,
+                           int(trained.dataset.get("seed", 0)))
+        index = int(st.number_input(f"Test image (0 to {len(test.labels) - 1})", min_value=0,
+                                    max_value=len(test.labels) - 1, value=0, key=f"{key}_trained_index"))
+        truth = trained.class_names[int(test.labels[index])]
+        return test.images[index], f"test image {index}: a {truth}", f"test:{entry.id}:{index}"
+    uploaded = st.file_uploader("Upload an image", type=["png", "jpg", "jpeg", "webp", "bmp"],
+                                key=f"{key}_trained_upload",
+                                help="Squashed to the network's input size. The digits are light on dark.")
+    if uploaded is None:
+        st.info("Choose a file to run it through the trained network.")
+        return None
+    image = vgg.load_image(uploaded.getvalue())
+    resized = image.resize((trained.input_size, trained.input_size))
+    pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
+    return pixels, f"upload: {uploaded.name}", f"upload:{hashlib.sha256(uploaded.getvalue()).hexdigest()[:16]}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _test_split(name: str, input_size: int, seed: int) -> vgg.train.Split:
+    return vgg.train.load_dataset(name, input_size=input_size, seed=seed).test
+
+
+def enlarged(pixels: torch.Tensor, side: int = 192) -> Image.Image:
+    """(3, S, S) in [0, 1] -> a PIL image scaled up with hard pixel edges, to show what the network sees."""
+    array = (pixels.permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    return Image.fromarray(array).resize((side, side), Image.Resampling.NEAREST)

@@ -1,0 +1,83 @@
+"""The Train view in Chromium: a tiny mini VGG trains, its curves draw, Stop stops a long run, the
+trained model is then the sidebar's weights and the Forward pass shows its digits; and the view in
+projector mode at 1280x720 with no clipped label."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot, wait_for_render
+
+
+def main_area(page: Page):
+    return page.get_by_test_id("stMain")
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    main_area(page).get_by_label(label).first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+    page.wait_for_timeout(300)
+    wait_for_render(page)
+
+
+def set_number(page: Page, label: str, value: int) -> None:
+    box = main_area(page).get_by_label(label).first
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    wait_for_render(page)
+
+
+def tiny_recipe(page: Page, app_url: str, epochs: int) -> None:
+    page.goto(f"{app_url}/?view=Train")
+    expect(page.get_by_text("Train a mini VGG, here and now").first).to_be_visible(timeout=120_000)
+    wait_for_render(page)
+    pick(page, "Configuration", "A")
+    pick(page, "Width divisor", "/32 (conv1 2 channels)")
+    set_number(page, "Epochs", epochs)
+
+
+def test_train_draws_curves_and_the_forward_pass_uses_the_model(page: Page, app_url: str) -> None:
+    tiny_recipe(page, app_url, epochs=3)
+    main_area(page).get_by_role("button", name="Train").first.click()
+    expect(page.get_by_text("Finished").first).to_be_visible(timeout=300_000)
+    wait_for_render(page)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    assert page.locator(".js-plotly-plot").count() >= 2
+    page.wait_for_timeout(1000)
+    screenshot(page, "train-01-finished")
+    main_area(page).get_by_role("button", name="Use it in every view").first.click()
+    wait_for_render(page)
+    expect(page.get_by_test_id("stSidebar").get_by_text("Trained here: A+BN mini").first).to_be_visible()
+    page.get_by_role("tab", name="Forward pass").click()
+    page.wait_for_timeout(300)
+    wait_for_render(page)
+    expect(page.get_by_text("Top predictions").first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("brighter = stronger").first).to_be_visible(timeout=60_000)
+    assert page.get_by_text("this network is untrained").count() == 0
+    screenshot(page, "train-02-forward-with-trained")
+
+
+def test_stop_stops_a_long_run(page: Page, app_url: str) -> None:
+    tiny_recipe(page, app_url, epochs=60)
+    main_area(page).get_by_role("button", name="Train").first.click()
+    stop = main_area(page).get_by_role("button", name="Stop").first
+    expect(stop).to_be_visible(timeout=120_000)
+    page.wait_for_timeout(1500)
+    stop.click()
+    expect(page.get_by_text("Stopped").first).to_be_visible(timeout=120_000)
+    screenshot(page, "train-03-stopped")
+
+
+def test_projector_mode_at_1280x720_clips_no_label(page: Page, app_url: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_url}/?view=Train&projector=true")
+    expect(page.get_by_text("Train a mini VGG, here and now").first).to_be_visible(timeout=120_000)
+    wait_for_render(page)
+    page.wait_for_timeout(1000)
+    clipped = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+        .filter(e => getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1
+                     && e.offsetParent !== null)
+        .map(e => e.textContent.trim()).filter(t => t.length > 0)""")
+    screenshot(page, "train-04-projector-1280x720")
+    assert clipped == [], clipped

@@ -1,0 +1,274 @@
+"""vgg.train: datasets (sizes, classes, determinism), the mini network against the analysis, short
+training runs that beat chance, bit-for-bit reproducibility, stopping, and checkpoints (round trip,
+hostile or truncated files refused)."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+import vgg
+from vgg.train import (
+    DATASETS,
+    EXPERIMENTS,
+    PAPER_COPIED_LAYERS,
+    CheckpointError,
+    DatasetError,
+    MiniVGG,
+    Recipe,
+    TrainingError,
+    checkpoint_bytes,
+    copy_layers,
+    digits_dataset,
+    fit,
+    load_checkpoint,
+    load_dataset,
+    run_experiment,
+    save_checkpoint,
+    shapes_dataset,
+    weight_layers,
+)
+
+# Tiny but real: widths divided by 16 (A: 4-8-16-32-32), two epochs; a few seconds per run.
+FAST = Recipe("A", batch_norm=True, epochs=2, lr=0.02, width_divisor=16, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def trained() -> vgg.train.TrainResult:
+    return fit(replace(FAST, epochs=3))
+
+
+def test_digits_split_is_stratified_fixed_and_sized() -> None:
+    data = digits_dataset()
+    assert (len(data.train), len(data.test)) == (1437, 360)
+    assert data.class_names == tuple("0123456789") and data.num_classes == 10
+    assert data.train.images.shape == (1437, 3, 32, 32) and data.train.images.dtype == torch.float32
+    assert float(data.train.images.min()) >= 0 and float(data.train.images.max()) <= 1
+    assert torch.equal(data.train.images[:, 0], data.train.images[:, 2])  # grey repeated into RGB
+    counts = torch.bincount(data.test.labels, minlength=10)
+    assert int(counts.min()) >= 35 and int(counts.max()) <= 37  # stratified: ~36 of each digit
+    assert data.train.boxes is None
+    again = digits_dataset.__wrapped__(input_size=32, seed=0)  # rebuilt, not the cached object
+    assert torch.equal(again.test.images, data.test.images) and torch.equal(again.test.labels, data.test.labels)
+    other = digits_dataset(seed=1)
+    assert not torch.equal(other.test.labels, data.test.labels) or not torch.equal(other.test.images,
+                                                                                     data.test.images)
+
+
+def test_digits_upsample_to_other_sizes() -> None:
+    assert load_dataset("digits", input_size=64).train.images.shape[-2:] == (64, 64)
+    with pytest.raises(DatasetError, match="from 32 to 256"):
+        load_dataset("digits", input_size=16)
+    with pytest.raises(DatasetError, match="Unknown dataset"):
+        load_dataset("cifar")
+
+
+def test_shapes_are_deterministic_balanced_and_boxed() -> None:
+    data = shapes_dataset(input_size=32, train_per_class=10, test_per_class=4)
+    assert data.class_names[:5] == ("circle", "square", "triangle", "star", "cross")
+    assert len(data.train) == 10 * len(data.class_names) and len(data.test) == 4 * len(data.class_names)
+    assert torch.bincount(data.train.labels).tolist() == [10] * len(data.class_names)
+    boxes = data.train.boxes
+    assert boxes is not None and boxes.shape == (len(data.train), 4)
+    assert bool((boxes[:, 0] < boxes[:, 2]).all() and (boxes[:, 1] < boxes[:, 3]).all())
+    assert float(boxes.min()) >= 0 and float(boxes.max()) <= 32
+    again = shapes_dataset.__wrapped__(input_size=32, train_per_class=10, test_per_class=4)
+    assert torch.equal(again.train.images, data.train.images) and torch.equal(again.train.boxes, boxes)
+    assert not torch.equal(shapes_dataset(input_size=32, train_per_class=10, test_per_class=4, seed=1).train.images,
+                           data.train.images)
+
+
+def test_shape_boxes_hold_the_object() -> None:
+    """Inside the box the image differs from its texture; the box is tight (no empty border rows)."""
+    data = shapes_dataset(input_size=64, train_per_class=3, test_per_class=1)
+    for index in range(len(data.train)):
+        x0, y0, x1, y1 = (int(v) for v in data.train.boxes[index])
+        assert 4 <= x1 - x0 <= 64 and 4 <= y1 - y0 <= 64
+
+
+@pytest.mark.parametrize("config", ["A", "A-LRN", "B", "C", "D", "E"])
+def test_mini_layout_and_counts_match_the_analysis(config: str) -> None:
+    mini = MiniVGG(config, batch_norm=True, width_divisor=8, input_size=32)
+    model = mini.build()
+    full = vgg.resolve_config(config)
+    assert [c.out_channels for c in mini.spec.convs] == [c.out_channels // 8 for c in full.convs]
+    assert [c.kernel_size for c in mini.spec.convs] == [c.kernel_size for c in full.convs]
+    assert len(weight_layers(model)) == full.weight_layers
+    report = vgg.analyze(mini.network, input_size=(32, 32))  # the library's analysis, like any network
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert [row.name for row in report.layers] == [name for name, _ in model.named_modules()
+                                                   if name.count(".") == 1 or name == "avgpool"]
+    assert report.layer("fc6").output_shape == (1, 512) and report.layers[-1].output_shape == (1, 10)
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    assert mini.hidden_features == 512 and mini.pooled_size == 1
+
+
+def test_mini_refuses_bad_divisors_and_sizes() -> None:
+    with pytest.raises(TrainingError, match="width divisor"):
+        MiniVGG("D", width_divisor=0)
+    with pytest.raises(TrainingError, match="too small"):
+        MiniVGG("D", input_size=16)
+    with pytest.raises(ValueError, match="Unknown configuration"):
+        MiniVGG("Z")
+
+
+def test_recipe_refuses_nonsense() -> None:
+    for bad in ({"epochs": 0}, {"lr": -1.0}, {"lr": float("nan")}, {"batch_size": 0}, {"init": "zeros"}):
+        with pytest.raises(TrainingError):
+            Recipe(**bad)  # type: ignore[arg-type]
+
+
+def test_short_training_beats_chance_on_digits(trained: vgg.train.TrainResult) -> None:
+    assert trained.test_accuracy > 0.6  # chance is 0.1
+    assert [record.epoch for record in trained.history] == [1, 2, 3]
+    assert not trained.model.training
+    assert all(record.images_per_second > 0 for record in trained.history)
+
+
+def test_short_training_beats_chance_on_shapes() -> None:
+    # Shapes learn slower than digits (colour and texture must be ignored); without dropout, at 32 px,
+    # three epochs reach about 40% (measured), chance being 1/8.
+    result = fit(replace(FAST, dataset="shapes", input_size=32, epochs=3, width_divisor=8, dropout=0.0, lr=0.01,
+                         batch_size=16))
+    assert result.test_accuracy > 0.25
+
+
+def test_same_seed_same_history_bit_for_bit() -> None:
+    recipe = replace(FAST, epochs=1, batch_norm=False, lr=0.01)  # dropout, shuffling and init all seeded
+    first, second = fit(recipe), fit(recipe)
+    assert [r.loss for r in first.history] == [r.loss for r in second.history]
+    assert [r.test_accuracy for r in first.history] == [r.test_accuracy for r in second.history]
+    for (name, a), b in zip(first.model.state_dict().items(), second.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    other = fit(replace(recipe, seed=1))
+    assert other.history[0].loss != first.history[0].loss
+
+
+def test_global_rng_use_elsewhere_does_not_change_a_run() -> None:
+    """Another thread drawing from torch's global RNG (the app's random-weight models) changes nothing."""
+    recipe = replace(FAST, epochs=1, batch_norm=False)
+    quiet = fit(recipe)
+    noisy = fit(recipe, callback=lambda progress: torch.manual_seed(progress.step) and None)
+    assert [r.loss for r in quiet.history] == [r.loss for r in noisy.history]
+
+
+def test_progress_callback_reports_steps_and_epochs() -> None:
+    events: list[vgg.train.Progress] = []
+    fit(replace(FAST, epochs=1), callback=events.append)
+    steps = [e for e in events if e.kind == "step"]
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert len(steps) == steps[0].steps == 45 and len(epochs) == 1
+    assert epochs[0].test_accuracy is not None and epochs[0].fraction == 1.0
+    assert all(e.images_per_second > 0 and e.loss > 0 for e in steps)
+
+
+def test_stop_by_event_and_by_callback() -> None:
+    stop = threading.Event()
+
+    def stop_after_three(progress: vgg.train.Progress) -> None:
+        if progress.step == 3:
+            stop.set()
+
+    stopped = fit(replace(FAST, epochs=5), callback=stop_after_three, stop=stop)
+    assert stopped.stopped and stopped.history == [] and 0 <= stopped.test_accuracy <= 1
+    by_return = fit(replace(FAST, epochs=5), callback=lambda p: p.kind != "epoch")
+    assert by_return.stopped and len(by_return.history) == 1
+
+
+def test_copy_layers_takes_the_papers_seven() -> None:
+    a = MiniVGG("A").build()
+    e = MiniVGG("E").build()
+    assert copy_layers(a, e) == PAPER_COPIED_LAYERS
+    for name in PAPER_COPIED_LAYERS:
+        assert torch.equal(weight_layers(a)[name].weight, weight_layers(e)[name].weight)
+    assert not torch.equal(weight_layers(a)["conv4_1"].weight[:1], weight_layers(e)["conv4_1"].weight[:1])
+    with pytest.raises(TrainingError, match="shapes"):
+        copy_layers(MiniVGG("A", width_divisor=4).build(), e)
+
+
+def test_checkpoint_round_trip(trained: vgg.train.TrainResult, tmp_path: Path) -> None:
+    path = save_checkpoint(trained, tmp_path / "a.pth")
+    loaded = load_checkpoint(path)
+    assert loaded.network == trained.network and loaded.class_names == tuple("0123456789")
+    assert loaded.test_accuracy == trained.test_accuracy and len(loaded.history) == 3
+    assert loaded.recipe == trained.recipe and loaded.dataset["name"] == "digits"
+    assert loaded.label.startswith("A+BN mini (widths /16) on digits, ")
+    data = trained.dataset
+    x = data.normalize(data.test.images[:8])
+    with torch.inference_mode():
+        assert torch.equal(loaded.model(x), trained.model(x))
+    assert torch.load(path, weights_only=True)["format"] == "vgg-explorer/trained-mini"
+    assert load_checkpoint(checkpoint_bytes(trained)).network == trained.network
+
+
+def test_predict_gets_the_digits_right(trained: vgg.train.TrainResult) -> None:
+    loaded = load_checkpoint(checkpoint_bytes(trained))
+    data = trained.dataset
+    right = sum(loaded.predict(data.test.images[i]).top[0].label == str(int(data.test.labels[i])) for i in range(40))
+    assert right >= 24
+
+
+class _Evil:
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.system, ("echo pwned",))
+
+
+def test_hostile_truncated_and_foreign_checkpoints_are_refused(trained: vgg.train.TrainResult,
+                                                                tmp_path: Path) -> None:
+    good = checkpoint_bytes(trained)
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="empty"):
+        load_checkpoint(b"")
+    buffer = io.BytesIO()
+    torch.save({"format": "vgg-explorer/trained-mini", "evil": _Evil()}, buffer)
+    with pytest.raises(CheckpointError, match="run code"):
+        load_checkpoint(buffer.getvalue())
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(pickle.dumps({"a": 1}))
+    buffer = io.BytesIO()
+    torch.save(trained.model.state_dict(), buffer)
+    with pytest.raises(CheckpointError, match="not written by VGG Explorer's trainer"):
+        load_checkpoint(buffer.getvalue())
+    payload = torch.load(io.BytesIO(good), weights_only=True)
+    payload["state_dict"]["features.0.weight"] = torch.zeros(1)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with pytest.raises(CheckpointError, match=r"features\.0\.weight has shape"):
+        load_checkpoint(buffer.getvalue())
+    with pytest.raises(CheckpointError, match="No checkpoint file"):
+        load_checkpoint(tmp_path / "missing.pth")
+    assert isinstance(CheckpointError("x"), vgg.WeightsError)
+
+
+def test_experiments_are_defined_and_run_stoppably() -> None:
+    assert set(EXPERIMENTS) == {"depth", "1x1", "lrn", "bn", "init", "table3"}
+    assert [arm.label for arm in EXPERIMENTS["depth"].arms] == ["A", "B", "D", "E"]
+    init = EXPERIMENTS["init"]
+    assert init.arms[2].init_from == init.arms[0].label and init.arms[2].copy_layers == PAPER_COPIED_LAYERS
+    events: list[object] = []
+    result = run_experiment("lrn", epochs=1, width_divisor=16, callback=events.append)
+    assert [run.arm for run in result.runs] == ["A", "A-LRN"] and not result.stopped
+    assert [row.paper_top1 for row in result.rows()] == [29.6, 29.7]
+    assert "The paper:" in result.conclusion()
+    assert result.to_dict()["rows"][0]["arm"] == "A"
+    stop = threading.Event()
+    stop.set()
+    halted = run_experiment("lrn", epochs=1, width_divisor=16, stop=stop)
+    assert halted.stopped and len(halted.runs) == 1
+
+
+def test_the_init_experiment_copies_from_the_trained_a() -> None:
+    result = run_experiment("init", epochs=1, width_divisor=16)
+    assert [run.arm for run in result.runs] == ["A (N(0, 10^-2))", "E (N(0, 10^-2))", "E (from A)"]
+
+
+def test_datasets_constant_lists_both() -> None:
+    assert DATASETS == ("digits", "shapes")

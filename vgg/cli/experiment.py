@@ -1,0 +1,60 @@
+"""``python -m vgg experiment NAME``: one of the paper's experiments in miniature, several mini VGGs
+trained side by side; prints the test error per arm (mean ± std over seeds) and what it showed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from vgg.cli.train import ProgressBar
+from vgg.train import EXPERIMENTS, ExperimentProgress, ExperimentResult, run_experiment
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("experiment", help="the paper's experiments in miniature (minutes on a CPU)",
+                                   description="Train the arms of one experiment and compare their test error. "
+                                               + " ".join(f"{name}: {e.title}." for name, e in EXPERIMENTS.items()))
+    parser.add_argument("name", choices=tuple(EXPERIMENTS), metavar="NAME", help=", ".join(EXPERIMENTS))
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per arm, 0..N-1 (default: 1)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the experiment's)")
+    parser.add_argument("--dataset", choices=("digits", "shapes"), default=None, help="default: digits")
+    parser.add_argument("--width-divisor", type=int, default=None, help="default: 8")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {key: value for key, value in (("dataset", args.dataset), ("width_divisor", args.width_divisor))
+                 if value is not None}
+    bar = _ExperimentBar() if sys.stderr.isatty() else None
+    result = run_experiment(args.name, seeds=args.seeds, epochs=args.epochs, callback=bar, threads=args.threads,
+                            **overrides)
+    if bar is not None:
+        bar.close()
+    print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))
+    return 0
+
+
+class _ExperimentBar(ProgressBar):
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def __call__(self, event: ExperimentProgress) -> None:  # type: ignore[override]
+        self.stream.write(f"\r{event.arm} (seed {event.seed}, run {event.run}/{event.runs}) ")
+        super().__call__(event.progress)
+
+
+def render(result: ExperimentResult) -> str:
+    experiment = result.experiment
+    lines = [experiment.title, experiment.question, "",
+             f"{'Arm':<18} {'Runs':>4}  {'Test error':>16}  {'Paper top-1':>11}"]
+    for row in result.rows():
+        spread = f"{row.mean_error:.2%} ± {row.std_error:.2%}" if row.runs > 1 else f"{row.mean_error:.2%}"
+        paper = f"{row.paper_top1:.1f}%" if row.paper_top1 is not None else "-"
+        lines.append(f"{row.arm:<18} {row.runs:>4}  {spread:>16}  {paper:>11}")
+    lines += ["", result.conclusion(), experiment.caveat]
+    if result.stopped:
+        lines.append("(stopped before every run finished)")
+    return "\n".join(lines)
