@@ -67,17 +67,12 @@ def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32")
     except vgg.WeightsError as error:
         if key != "imagenet":
             raise
-        st.session_state[_IMAGENET_FAILED] = _advice(str(error))
+        st.session_state[_IMAGENET_FAILED] = str(error)  # what went wrong, then what to do about it
         return resources.model(choice, weights_key(state), state.device, precision=precision)
     finally:
         if bar is not None:  # never a stale "Downloading... 0 B" above the message
             bar.empty()
 
-
-def _advice(message: str) -> str:
-    """The library's message from its advice on ("If this machine is offline, ..."), or all of it."""
-    start = message.find("If this machine is offline")
-    return message[start:] if start >= 0 else message
 
 
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
