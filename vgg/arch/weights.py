@@ -100,7 +100,7 @@ class DownloadLimits:
     read_timeout_s: float = 60.0
 
 
-class _Abandoned(Exception):
+class _Abandoned(WeightsError):
     """Raised inside the download loop; turned into a WeightsError that names the file."""
 
 
