@@ -74,7 +74,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     original = vgg.build
 
     def counting_build(config, **kwargs):
-        built.append(str(config))
+        built.append(vgg.Network.resolve(config).label)
         return original(config, **kwargs)
 
     monkeypatch.setattr(vgg, "build", counting_build)
@@ -89,7 +89,8 @@ def test_sixteen_threads_share_one_model_and_each_gets_its_serial_result(builds)
         concurrent = list(pool.map(lambda index: work(index, start), range(THREADS)))
 
     model = resources.model(VGG16, WEIGHTS, "cpu")
-    assert builds == ["D"], "the shared model was built more than once (or not through the cache)"
+    assert builds == [vgg.Network.resolve("D").label], (
+        "the shared model was built more than once (or not through the cache)")
     assert {outcome.model_id for outcome in concurrent} == {id(model)}
     parameters = {name: tensor.clone() for name, tensor in model.state_dict().items()}
 

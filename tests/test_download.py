@@ -148,7 +148,8 @@ def _trickle(silent_after: int | None = None) -> tuple[str, threading.Event, soc
 
 @pytest.mark.parametrize(("limits", "silent_after", "message"), [
     (DownloadLimits(deadline_s=1.5, min_rate=0), None, r"abandoned: not complete within 1.5 s"),
-    (DownloadLimits(deadline_s=60, min_rate=10_000, window_s=1.0), None, r"abandoned: the server sent [0-9.]+ kB/s over the last 1 s, under the minimum of 10 kB/s"),
+    (DownloadLimits(deadline_s=60, min_rate=10_000, window_s=1.0), None,
+     r"abandoned: the server sent [0-9.]+ kB/s over the last 1 s"),
     (DownloadLimits(deadline_s=1.5, min_rate=0, read_timeout_s=30), 64, r"abandoned: not complete within 1.5 s"),
 ], ids=["deadline", "minimum-rate", "silent-past-the-deadline"])
 def test_a_trickling_download_gives_up_within_its_limits_and_leaves_nothing(limits, silent_after, message, hub_dir):
