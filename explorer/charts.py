@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from explorer.style import PALETTE, style_figure
+from vgg.arch import kind_group
 
-_KIND_GROUP = {"conv": "conv", "fc": "fc", "pool": "pool", "avgpool": "pool"}
 _GROUP_LABEL = {"conv": "Convolution", "fc": "Fully connected", "pool": "Pooling", "other": "Other"}
 
 
 def _group(kind: str) -> str:
-    return _KIND_GROUP.get(kind, "other")
+    return kind_group(kind).value  # the library's one kind -> group table
 
 
 def per_layer_bars(rows: Sequence, values: Sequence[float], *, title: str, y_title: str,

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from vgg.analysis import analyze
+from vgg.arch import LayerGroup, kind_group
 from vgg.arch.model import VGG
 from vgg.perf.hardware import check_precisions
 from vgg.perf.layout import MEMORY_FORMATS, converted_copy, layout_of
@@ -26,7 +27,9 @@ TIME_GROUPS = ("conv", "fc", "other")  # the shares reported: convolutions, full
 
 
 def time_group(kind: str) -> str:
-    return kind if kind in ("conv", "fc") else "other"
+    """The share a layer's time counts toward: its kind's group (vgg.arch's one table), pooling with the rest."""
+    group = kind_group(kind)
+    return group.value if group in (LayerGroup.CONV, LayerGroup.FC) else "other"
 
 
 @dataclass(frozen=True)
