@@ -25,8 +25,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
-
 GOALS = {"analyze_vgg19_bn_ms": 50.0, "speedup": 50.0, "memory_growth_mb": 50.0}
 VARIANTS = [(config, bn) for config in ("A", "A-LRN", "B", "C", "D", "E") for bn in (False, True)]
 

@@ -44,8 +44,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
-
 import vgg
 from vgg.arch.configs import VARIANTS
 from vgg.perf import Roof, converted_copy, describe_device, plain_layout_copy, roofline

@@ -26,11 +26,8 @@ import argparse
 import json
 import platform
 import sys
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
 import vgg
 from vgg.arch.configs import VARIANTS

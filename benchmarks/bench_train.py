@@ -20,11 +20,8 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an install
 
 from vgg.train import Recipe, digits_dataset, fit
 from vgg.vision import cpu_model
