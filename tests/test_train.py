@@ -208,6 +208,23 @@ def test_checkpoint_round_trip(trained: vgg.train.TrainResult, tmp_path: Path) -
     assert load_checkpoint(checkpoint_bytes(trained)).network == trained.network
 
 
+def test_a_failed_checkpoint_write_leaves_the_old_file_and_no_partial_one(trained: vgg.train.TrainResult,
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save_checkpoint(trained, tmp_path / "a.pth")
+    before = path.read_bytes()
+
+    def full_disk(payload: object, destination: object) -> None:
+        Path(destination).write_bytes(b"PK\x03\x04 half")  # the first bytes made it, then the disk filled
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(trained, path)
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_predict_gets_the_digits_right(trained: vgg.train.TrainResult) -> None:
     loaded = load_checkpoint(checkpoint_bytes(trained))
     data = trained.dataset

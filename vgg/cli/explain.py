@@ -4,10 +4,7 @@ summary (text, or JSON with --json). Random weights are the default and are said
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from vgg.cli._config_args import network_arg
 from vgg.cli.predict import IMAGENET, RANDOM, _banner, _image, _model
 from vgg.errors import ImageError
 from vgg.explain import METHODS, RANDOM_WEIGHTS_EXPLAINED, ExplainError, Explanation, explain, overlay, resolve_layer
+from vgg.files import replace_atomically, temporary_beside
 from vgg.vision.devices import DEVICE_CHOICES
 from vgg.vision.inference import prepare
 from vgg.vision.preprocess import preprocess_steps
@@ -88,16 +86,10 @@ def write_png_atomically(picture: object, path: Path) -> None:
     folder = path.resolve().parent
     if not folder.is_dir():
         raise ImageError(f"Cannot write {path}: the folder {folder} does not exist.")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as stream:
+    with temporary_beside(path) as temporary:
+        with open(temporary, "wb") as stream:
             picture.save(stream, format="PNG")  # type: ignore[attr-defined]
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a picture is for sharing
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+        replace_atomically(temporary, path)
 
 
 def _label(model: torch.nn.Module, index: int) -> str:

@@ -39,6 +39,7 @@ from torch import nn
 
 from vgg.arch import POOLED_SIZE, VGG
 from vgg.errors import VGGError
+from vgg.files import replace_atomically, temporary_beside
 
 FORMATS = ("onnx", "torchscript", "pt2")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "pt2": ".pt2"}
@@ -154,10 +155,10 @@ def export(model: VGG, out: str | os.PathLike[str], fmt: str, *, input_size: tup
     module = exportable(model)
     size = input_size or default_input_size(model)
     example = torch.randn(TRACE_BATCH, 3, *size)
-    with _temporary_beside(destination, SUFFIXES[fmt]) as temporary:
+    with temporary_beside(destination, SUFFIXES[fmt]) as temporary:
         _WRITERS[fmt](module, example, temporary)
         checks, checked_with = _check(fmt, temporary, module, example, tolerance)
-        os.replace(temporary, destination)
+        replace_atomically(temporary, destination)
     dynamic = ("batch", "height", "width")  # the second parity check ran at another batch and size
     return ExportResult(str(destination), fmt, destination.stat().st_size, time.perf_counter() - started,
                         checked_with, checks, dynamic)
@@ -171,20 +172,6 @@ def export_bytes(model: VGG, fmt: str, *, input_size: tuple[int, int] | None = N
     with tempfile.TemporaryDirectory(prefix="vgg-export-") as folder:
         result = export(model, Path(folder) / f"model{SUFFIXES[fmt]}", fmt, input_size=input_size)
         return Path(result.path).read_bytes(), result
-
-
-@contextlib.contextmanager
-def _temporary_beside(destination: Path, suffix: str) -> Iterator[Path]:
-    """A fresh temporary file name in the destination's folder (ending in ``suffix``: torch.export.load
-    wants ".pt2"), removed if it is still there at the end."""
-    handle, name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=f".part{suffix}", dir=destination.parent)
-    os.close(handle)
-    path = Path(name)
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
-        Path(f"{path}.data").unlink(missing_ok=True)  # external data, should an exporter write it anyway
 
 
 def _dynamic_shapes() -> dict[str, dict[int, Any]]:

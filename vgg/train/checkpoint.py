@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from vgg.files import replace_atomically, temporary_beside
 from vgg.train.datasets import normalize
 from vgg.train.errors import CheckpointError
 from vgg.train.mini import MiniVGG
@@ -101,9 +102,9 @@ def save_checkpoint(result: TrainResult, path: str | os.PathLike[str]) -> Path:
     """Write the checkpoint atomically (a temporary file renamed), so a crash leaves no half file."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.part")
-    torch.save(checkpoint_dict(result), temporary)
-    os.replace(temporary, target)
+    with temporary_beside(target) as temporary:
+        torch.save(checkpoint_dict(result), temporary)
+        replace_atomically(temporary, target)
     return target
 
 
