@@ -58,6 +58,9 @@ def render(state: AppState) -> None:
     if picked is None:
         return
     steps = vgg.preprocess_steps(picked.image, mode="crop", size=224)
+    width, height = picked.image.size
+    st.caption(f"Explaining {picked.label} ({width} × {height}): the maps are drawn over the 224 × 224 centre "
+               "crop that the network sees.")
     attribution, dense_tab, units = st.tabs(["Where it looked", "Dense evaluation (paper, Sec. 3.2)",
                                              "What units want"])
     with attribution:
