@@ -16,15 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 
-import torch
-
+from vgg.perf import hardware_line, hardware_summary
 from vgg.train import Recipe, digits_dataset, fit
-from vgg.vision import cpu_model
 
 TARGETS = {"D+BN": 0.98}
 DEFAULT_TARGET = 0.95
@@ -53,15 +50,9 @@ def measure(run: str, epochs: int, seed: int, threads: int) -> dict[str, object]
     }
 
 
-def hardware(threads: int) -> dict[str, object]:
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads, "torch": torch.__version__,
-            "python": platform.python_version(), "load_average_1m": round(os.getloadavg()[0], 2)}
-
-
-def hardware_line(info: dict[str, object]) -> str:
-    return (f"Hardware: {info['cpu']}, {info['cores']} cores, {info['threads']} training thread(s), "
-            f"torch {info['torch']}, Python {info['python']}; load average {info['load_average_1m']} before, "
-            f"{info.get('load_average_after', '?')} after (others' work on the same cores)")
+def training_hardware_line(info: dict[str, object]) -> str:
+    return (f"Hardware: {hardware_line(info)}; {info['training_threads']} training thread(s); load average "
+            f"{info['load_average_after']} after (others' work on the same cores)")
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
@@ -84,7 +75,7 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     digits_dataset()  # built once before any clock starts
-    info = hardware(args.threads)
+    info = hardware_summary() | {"training_threads": args.threads}
     started = time.perf_counter()
     rows = []
     for run in args.runs:  # each row on stderr as it is measured, so a long sweep shows its progress
@@ -92,7 +83,7 @@ def main() -> int:
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     info["load_average_after"] = round(os.getloadavg()[0], 2)
     info["wall_seconds"] = round(time.perf_counter() - started, 1)
-    print(hardware_line(info))
+    print(training_hardware_line(info))
     print(markdown(rows) if args.markdown else json.dumps({"hardware": info, "runs": rows}, indent=2))
     return 0
 
