@@ -175,8 +175,8 @@ def _trained_side_by_side(state: AppState) -> None:
     picked = training.choose_trained_image(chosen, "compare")
     if picked is None:
         return
-    pixels, caption, _ = picked
-    st.image(training.enlarged(pixels, side=128), caption=caption)
+    pixels = picked.pixels
+    st.image(training.enlarged(pixels, side=128), caption=picked.caption)
     for column, entry in zip(st.columns(1 + len(others)), (chosen, *others), strict=True):
         with column:
             trained = entry.trained

@@ -322,3 +322,21 @@ def test_a_mini_vgg_trained_on_shapes_looks_at_the_shapes():
     untrained = vgg.train.MiniVGG("D", batch_norm=True, width_divisor=4, input_size=64, num_classes=8,
                                   dropout=0.0).build().eval()
     assert play_on_test_split(untrained, trained.dataset).accuracy < game.accuracy - 0.2
+
+
+def test_the_box_and_peak_are_drawn_where_they_are_at_any_display_size():
+    from PIL import Image
+
+    from vgg.explain import inside, mark_box_and_peak, peak_of
+
+    heatmap = torch.zeros(64, 64)
+    heatmap[40, 10] = 1.0
+    assert peak_of(heatmap) == (40, 10)
+    box = (8.0, 32.0, 24.0, 48.0)  # x0, y0, x1, y1
+    assert inside((40, 10), box) and not inside((40, 24), box) and inside((40, 25), box, tolerance=2)
+    black = Image.new("RGB", (256, 256))  # four display pixels per input pixel
+    marked = mark_box_and_peak(black, (64, 64), peak_of(heatmap), box)
+    assert black.getpixel((0, 0)) == (0, 0, 0) and marked is not black
+    assert marked.getpixel((8 * 4, 40 * 4)) == (255, 255, 255)  # the box's left edge
+    assert marked.getpixel((10 * 4 + 2, 40 * 4 + 2)) == (255, 255, 255)  # the cross's centre
+    assert marked.getpixel((128, 200)) == (0, 0, 0)  # far from both

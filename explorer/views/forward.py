@@ -115,7 +115,7 @@ def _render_trained(state: AppState) -> None:
     picked = training.choose_trained_image(entry, "forward")
     if picked is None:
         return
-    pixels, caption, digest = picked
+    pixels, caption, digest = picked.pixels, picked.caption, picked.digest
     side = trained.input_size
     st.image(training.enlarged(pixels), caption=f"{caption}: {side} × {side}, what the network sees (enlarged)")
     report = resources.analysis(trained.network.network, (side, side))

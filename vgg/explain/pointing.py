@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from vgg.explain.attribution import explain
+from vgg.explain.images import inside, peak_of
 from vgg.explain.layers import ExplainError
 from vgg.train import Dataset, Recipe
 
@@ -55,11 +56,10 @@ def pointing_game(model: nn.Module, images: torch.Tensor, boxes: torch.Tensor, l
     hits, peaks, covered = 0, [], 0.0
     for image, box, label in zip(images, boxes.tolist(), labels.tolist(), strict=True):
         result = explain(model, image[None], method, layer=layer, target=int(label))
-        flat = int(result.heatmap.argmax())
-        row, column = divmod(flat, width)
-        peaks.append((row, column))
+        peak = peak_of(result.heatmap)
+        peaks.append(peak)
+        hits += inside(peak, tuple(box), tolerance)
         x0, y0, x1, y1 = box
-        hits += (x0 - tolerance <= column < x1 + tolerance) and (y0 - tolerance <= row < y1 + tolerance)
         covered += max(0.0, min(x1, width) - max(x0, 0)) * max(0.0, min(y1, height) - max(y0, 0)) / (height * width)
     total = int(images.shape[0])
     chosen_layer = result.layer if total else None
