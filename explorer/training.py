@@ -69,6 +69,14 @@ def model(model_id: int | None) -> TrainedEntry | None:
     return None if model_id is None else queue().model(int(model_id))
 
 
+def chosen_model(model_id: int | None) -> TrainedEntry | None:
+    """The sidebar's model trained here, or None with a hint shown where there is none yet."""
+    entry = model(model_id)
+    if entry is None:
+        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
+    return entry
+
+
 def offer_upload(data: bytes) -> TrainedEntry:
     """An uploaded checkpoint from ``python -m vgg train --out``: offered like a model trained here."""
     return queue().add_model(vgg.train.load_checkpoint(data), data)

@@ -218,9 +218,8 @@ TRAINED_DISPLAY_SIDE = 256  # a 32 or 64 px input, enlarged with hard pixel edge
 def _render_trained(state: AppState) -> None:
     """Where a mini VGG trained here looks, on its dataset's test images (the shapes' with their object's
     box, and the pointing game over the whole split) or an upload."""
-    entry = training.model(state.trained_model)
+    entry = training.chosen_model(state.trained_model)
     if entry is None:
-        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
         return
     trained = entry.trained
     st.header(f"{trained.label}: where it looks")
