@@ -164,9 +164,8 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
 
 def _trained_side_by_side(state: AppState) -> None:
     """With weights trained here: the chosen model beside the newest other one, on one of its test images."""
-    chosen = training.model(state.trained_model)
+    chosen = training.chosen_model(state.trained_model)
     if chosen is None:
-        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
         return
     others = [entry for entry in training.models() if entry.id != chosen.id
               and entry.trained.dataset.get("name") == chosen.trained.dataset.get("name")
@@ -176,8 +175,8 @@ def _trained_side_by_side(state: AppState) -> None:
     picked = training.choose_trained_image(chosen, "compare")
     if picked is None:
         return
-    pixels, caption, _ = picked
-    st.image(training.enlarged(pixels, side=128), caption=caption)
+    pixels = picked.pixels
+    st.image(training.enlarged(pixels, side=128), caption=picked.caption)
     for column, entry in zip(st.columns(1 + len(others)), (chosen, *others), strict=True):
         with column:
             trained = entry.trained
