@@ -20,16 +20,19 @@ from PIL import Image, ImageDraw
 import vgg
 from explorer import resources, services
 from explorer.state import AppState
+from explorer.weights_choice import RandomWeights, WeightsChoice
 from vgg.explain import (
     MASS_SHARE,
     ChannelVisualization,
     EffectiveField,
     Explanation,
     MultiScale,
+    PointingGame,
     colorize,
     effective_receptive_field,
     explain,
     multiscale_scores,
+    pointing_game,
     visualize_channel,
 )
 
@@ -41,18 +44,18 @@ class Network:
     """Which model, as the caches key it: the structure, the weights and the device."""
 
     network: vgg.Network  # structure, as the model caches key it
-    weights: str  # resources.weights_key: "random:0", "imagenet", "file:/path"
+    weights: WeightsChoice
     device: str
 
     @property
     def random_weights(self) -> bool:
-        return self.weights.startswith("random:")
+        return isinstance(self.weights, RandomWeights)
 
 
 def network_of(state: AppState) -> Network:
     """The network a view runs: the sidebar's structure and device, and the weights it really got
     (random ones while ImageNet's cannot be downloaded)."""
-    return Network(state.model.network, services.weights_key(state), str(vgg.select_device(state.device)))
+    return Network(state.model.network, services.weights_choice(state), str(vgg.select_device(state.device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -60,6 +63,20 @@ def explanation(network: Network, image_digest: str, method: str, layer: str | N
                 options: tuple[tuple[str, int], ...], _model: torch.nn.Module, _x: torch.Tensor) -> Explanation:
     """One map; the image enters by its digest (its tensor ``_x`` is not hashed)."""
     return explain(_model, _x, method, layer=layer, target=target, **dict(options))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def trained_explanation(model_id: int, image_digest: str, method: str, layer: str | None, target: int | None,
+                        _model: torch.nn.Module, _x: torch.Tensor) -> Explanation:
+    """One map of a mini trained here (``model_id`` names it: the server never reuses an id)."""
+    return explain(_model, _x, method, layer=layer, target=target)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def trained_pointing_game(model_id: int, layer: str, _model: torch.nn.Module, _images: torch.Tensor,
+                          _boxes: torch.Tensor, _labels: torch.Tensor) -> PointingGame:
+    """The pointing game on the model's whole test split, once per (model, layer) for every session."""
+    return pointing_game(_model, _images, _boxes, _labels, layer=layer)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
