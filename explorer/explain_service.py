@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 import vgg
 from explorer import resources, services
 from explorer.state import AppState
+from explorer.weights_choice import RandomWeights, WeightsChoice
 from vgg.explain import (
     MASS_SHARE,
     ChannelVisualization,
@@ -43,18 +44,18 @@ class Network:
     """Which model, as the caches key it: the structure, the weights and the device."""
 
     network: vgg.Network  # structure, as the model caches key it
-    weights: str  # resources.weights_key: "random:0", "imagenet", "file:/path"
+    weights: WeightsChoice
     device: str
 
     @property
     def random_weights(self) -> bool:
-        return self.weights.startswith("random:")
+        return isinstance(self.weights, RandomWeights)
 
 
 def network_of(state: AppState) -> Network:
     """The network a view runs: the sidebar's structure and device, and the weights it really got
     (random ones while ImageNet's cannot be downloaded)."""
-    return Network(state.model.network, services.weights_key(state), str(vgg.select_device(state.device)))
+    return Network(state.model.network, services.weights_choice(state), str(vgg.select_device(state.device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
