@@ -26,7 +26,7 @@ import torch
 
 import vgg
 from vgg.explain import occlusion as occlusion_module
-from vgg.vision.devices import cpu_model
+from vgg.perf import hardware_line, hardware_summary
 
 GOALS = {"gradcam_224_s": 1.0, "occlusion_224_s": 15.0, "dense_over_forward_384": 2.0}
 
@@ -35,13 +35,6 @@ def seconds(function: Callable[[], object]) -> float:
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
-
-
-def hardware_line() -> str:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    text = (f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, ISA "
-            f"{torch.backends.cpu.get_cpu_capability()}, torch {torch.__version__}")
-    return text + (f", load average {load:.1f} at the start" if load is not None else "")
 
 
 def whole_occlusion(model: torch.nn.Module, x: torch.Tensor) -> None:
@@ -58,7 +51,7 @@ def measure(rounds: int, whole: bool) -> dict[str, object]:
     model = vgg.prepare(vgg.build("D"), "cpu")
     x224 = vgg.preprocess(vgg.load_sample("cat"))
     x384 = torch.randn(1, 3, 384, 384, generator=torch.Generator().manual_seed(0))
-    hardware = hardware_line()
+    hardware = hardware_line(hardware_summary())
 
     def forward(x: torch.Tensor) -> None:
         with torch.inference_mode():

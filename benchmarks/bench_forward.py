@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -46,14 +44,13 @@ import torch
 
 import vgg
 from vgg.arch.configs import VARIANTS
-from vgg.perf import Roof, converted_copy, describe_device, plain_layout_copy, roofline
+from vgg.perf import Roof, converted_copy, hardware_line, hardware_summary, plain_layout_copy, roofline
 from vgg.perf.export import export
-from vgg.vision.devices import cpu_model, synchronize
-from vgg.vision.precision import PRECISIONS, PrecisionError, accuracy_cost, check_precision, native_precisions
+from vgg.vision.devices import synchronize
+from vgg.vision.precision import PRECISIONS, PrecisionError, accuracy_cost, check_precision
 
 MATMUL_SIZE = 2048
 MEMORY_ARRAY_BYTES = 128 * 2**20
-ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 EXACT = ("project_fp32", "project_fp32_features", "compiled")  # fp32 paths; ORT is the peer, not the project
 GOALS = {  # per CPU class; see docs/benchmarks.md
     "bf16_speedup_over_eager": 3.0, "bf16_cosine": 0.999, "bf16_fraction_of_bound": 0.70,
@@ -71,39 +68,6 @@ def timed(function: Callable[[], object], device: torch.device) -> float:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1e3
-
-
-def cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return []
-    line = next((line for line in text.splitlines() if line.lower().startswith("flags")), "")
-    present = set(line.split(":", 1)[-1].split())
-    return [flag for flag in ISA_FLAGS if flag in present]
-
-
-def hardware(device: torch.device) -> dict[str, object]:
-    try:
-        import onnxruntime
-        ort_version = onnxruntime.__version__
-    except ImportError:
-        ort_version = None
-    info = describe_device(device)
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"device": str(device), "device_name": info.name, "cpu": cpu_model(), "cores": os.cpu_count(),
-            "threads": torch.get_num_threads(), "isa": torch.backends.cpu.get_cpu_capability(),
-            "cpu_flags": cpu_flags(), "native_precisions": list(native_precisions(device)),
-            "torch": torch.__version__, "onnxruntime": ort_version, "python": platform.python_version(),
-            "load_average_at_start": list(load) if load else None}
-
-
-def hardware_line(setting: dict[str, object]) -> str:
-    flags = ", ".join(setting["cpu_flags"]) or "none of the listed"
-    load = setting["load_average_at_start"]
-    return (f"{setting['cpu']}, {setting['cores']} cores, {setting['threads']} torch threads, ISA {setting['isa']} "
-            f"(flags: {flags}), native precisions {'/'.join(setting['native_precisions'])}, torch {setting['torch']}, "
-            f"onnxruntime {setting['onnxruntime']}" + (f", load average {load[0]:.1f} at the start" if load else ""))
 
 
 class Peers:
@@ -346,7 +310,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = vgg.select_device(args.device)
-    setting = hardware(device)
+    setting = hardware_summary(device)
     x = vgg.preprocess(vgg.load_sample("cat"), size=args.size)  # (1, 3, size, size)
     results = {}
     for name in args.variants:

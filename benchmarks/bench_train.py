@@ -2,7 +2,7 @@
 images per second), time to a target test accuracy, and the final accuracy; prints JSON, or a
 markdown table with --markdown, after a hardware line.
 
-    python benchmarks/bench_train.py [--runs D+BN A A-LRN B C D E] [--epochs 15] [--threads 1] [--markdown]
+    python benchmarks/bench_train.py [--runs D+BN A A-LRN B C D E] [--epochs 15] [--lr 0.02] [--threads 1] [--markdown]
 
 Goals (docs/training.md): D with batch norm reaches 98% test accuracy within 60 s of training;
 every one of A, A-LRN, B, C, D, E reaches 95%. ``seconds_to_target`` is the wall time from the
@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 
-import torch
-
+from vgg.perf import hardware_line, hardware_summary
 from vgg.train import Recipe, digits_dataset, fit
-from vgg.vision import cpu_model
 
 TARGETS = {"D+BN": 0.98}
 DEFAULT_TARGET = 0.95
@@ -32,17 +30,18 @@ DEFAULT_RUNS = ("D+BN", "A", "A-LRN", "B", "C", "D", "E")
 TIME_GOAL_S = 60.0
 
 
-def recipe_for(run: str, epochs: int, seed: int) -> Recipe:
+def recipe_for(run: str, epochs: int, seed: int, lr: float | None = None) -> Recipe:
     config, _, bn = run.partition("+")
-    return Recipe(config, batch_norm=bn.upper() == "BN", epochs=epochs, seed=seed)
+    recipe = Recipe(config, batch_norm=bn.upper() == "BN", epochs=epochs, seed=seed)
+    return recipe if lr is None else replace(recipe, lr=lr)
 
 
-def measure(run: str, epochs: int, seed: int, threads: int) -> dict[str, object]:
+def measure(run: str, epochs: int, seed: int, threads: int, lr: float | None = None) -> dict[str, object]:
     target = TARGETS.get(run, DEFAULT_TARGET)
-    result = fit(recipe_for(run, epochs, seed), threads=threads)
+    result = fit(recipe_for(run, epochs, seed, lr), threads=threads)
     reached = next((r for r in result.history if r.test_accuracy >= target), None)
     return {
-        "run": run, "label": result.network.label, "target": target,
+        "run": run, "label": result.network.label, "lr": result.recipe.lr, "target": target,
         "seconds_to_target": round(reached.seconds, 1) if reached else None,
         "epochs_to_target": reached.epoch if reached else None,
         "final_test_accuracy": round(result.test_accuracy, 4),
@@ -53,15 +52,9 @@ def measure(run: str, epochs: int, seed: int, threads: int) -> dict[str, object]
     }
 
 
-def hardware(threads: int) -> dict[str, object]:
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": threads, "torch": torch.__version__,
-            "python": platform.python_version(), "load_average_1m": round(os.getloadavg()[0], 2)}
-
-
-def hardware_line(info: dict[str, object]) -> str:
-    return (f"Hardware: {info['cpu']}, {info['cores']} cores, {info['threads']} training thread(s), "
-            f"torch {info['torch']}, Python {info['python']}; load average {info['load_average_1m']} before, "
-            f"{info.get('load_average_after', '?')} after (others' work on the same cores)")
+def training_hardware_line(info: dict[str, object]) -> str:
+    return (f"Hardware: {hardware_line(info)}; {info['training_threads']} training thread(s); load average "
+            f"{info['load_average_after']} after (others' work on the same cores)")
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
@@ -69,7 +62,8 @@ def markdown(rows: list[dict[str, object]]) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         seconds = f"{row['seconds_to_target']} s" if row["seconds_to_target"] is not None else "not reached"
-        lines.append(f"| {row['label']} | {row['target']:.0%} | {seconds} | {row['epochs_to_target'] or '-'} | "
+        lines.append(f"| {row['label']}, lr {row['lr']:g} | {row['target']:.0%} | {seconds} | "
+                     f"{row['epochs_to_target'] or '-'} | "
                      f"{row['final_test_accuracy']:.2%} | {row['best_test_accuracy']:.2%} | "
                      f"{row['images_per_second']:.0f} | {'yes' if row['met'] else 'no'} |")
     return "\n".join(lines)
@@ -81,18 +75,19 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=None, help="the learning rate (default: the recipe's, 0.02)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     digits_dataset()  # built once before any clock starts
-    info = hardware(args.threads)
+    info = hardware_summary() | {"training_threads": args.threads}
     started = time.perf_counter()
     rows = []
     for run in args.runs:  # each row on stderr as it is measured, so a long sweep shows its progress
-        rows.append(measure(run, args.epochs, args.seed, args.threads))
+        rows.append(measure(run, args.epochs, args.seed, args.threads, args.lr))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     info["load_average_after"] = round(os.getloadavg()[0], 2)
     info["wall_seconds"] = round(time.perf_counter() - started, 1)
-    print(hardware_line(info))
+    print(training_hardware_line(info))
     print(markdown(rows) if args.markdown else json.dumps({"hardware": info, "runs": rows}, indent=2))
     return 0
 

@@ -21,6 +21,8 @@ BENCHMARKS = {  # name -> (script, docs section its tables belong to, extra argu
     "analysis": ("bench_analysis.py", "Analysis", ()),
     "forward": ("bench_forward.py", "Forward pass against its peers and the roofline", ("--emulated-bf16",)),
     "perf": ("bench_perf.py", "Performance", ()),
+    "explain": ("bench_explain.py", "Explain: attribution and dense evaluation", ()),
+    "pointing": ("bench_pointing.py", "Explain: the pointing game", ()),
 }
 TIMEOUT_S = 3600
 

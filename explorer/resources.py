@@ -20,6 +20,7 @@ import torch
 import vgg
 from explorer.state import PRECISION_CHOICES, ModelChoice
 from explorer.uploads import UploadStore, UploadTooLarge
+from explorer.weights_choice import CheckpointWeights, ImageNetWeights, RandomWeights, WeightsChoice
 from vgg.arch import load_state_dict_with_progress
 from vgg.perf import converted_copy
 
@@ -74,19 +75,21 @@ def server_paths_allowed() -> bool:
     return os.environ.get(SERVER_PATHS_ENV, "0").strip().lower() in ("1", "true", "yes", "on")
 
 
-def weights_key(weights: str, seed: int, path: str) -> str:
-    """One string that says which weights: 'random:0', 'imagenet', or 'file:/abs/path.pth|<content digest>'
-    (the digest keys the model cache by what the file holds, so a file replaced at the same path is reloaded)."""
+def weights_choice(weights: str, seed: int, path: str) -> WeightsChoice:
+    """The sidebar's weights (``weights`` one of state.WEIGHT_CHOICES) as the value the model caches key on.
+
+    A checkpoint is this session's upload if there is one, else a path on the server (when the operator allows
+    it), keyed with its content digest so that a file replaced at the same path is loaded again."""
     if weights == "random":
-        return f"random:{seed}"
+        return RandomWeights(seed)
     if weights == "imagenet":
-        return "imagenet"
+        return ImageNetWeights()
     if weights == "trained":
         raise vgg.WeightsError("A mini VGG trained here runs in the Forward pass and Compare's image option, at its "
                                "own input size; for this view choose random, ImageNet or checkpoint weights.")
     upload = st.session_state.get(_UPLOAD_PATH)
     if upload:
-        return f"file:{upload}|{Path(upload).stem[:16]}"  # stored under its SHA-256
+        return CheckpointWeights(upload, Path(upload).stem[:16])  # stored under its SHA-256
     if not server_paths_allowed():  # the same words whatever the link carried: nothing said about the path
         raise vgg.WeightsError("Choose a checkpoint: upload a .pth file. (Loading checkpoints by their path on the "
                                f"server is turned off here; whoever runs the app can turn it on with "
@@ -94,7 +97,7 @@ def weights_key(weights: str, seed: int, path: str) -> str:
     if not path:
         raise vgg.WeightsError("Choose a checkpoint: type the path of a .pth file on the server, or upload one.")
     resolved = Path(path).expanduser().resolve()
-    return f"file:{resolved}|{file_digest(resolved)}"
+    return CheckpointWeights(str(resolved), file_digest(resolved))
 
 
 def file_digest(path: Path) -> str:
@@ -150,11 +153,12 @@ def with_upload_name(error: vgg.WeightsError) -> vgg.WeightsError:
     return vgg.WeightsError(str(error).replace(Path(stored).name, name))
 
 
-def _initial_state_dict(network: vgg.Network, key: str,
+def _initial_state_dict(network: vgg.Network, weights: WeightsChoice,
                         on_progress: Callable[[int, int | None], None] | None) -> dict[str, torch.Tensor] | None:
-    if key.startswith("random:"):
+    """The values to load, or None for random weights (the builder's own initialisation)."""
+    if isinstance(weights, RandomWeights):
         return None
-    if key == "imagenet":
+    if isinstance(weights, ImageNetWeights):
         variant = network.variant
         if variant is None:
             raise vgg.WeightsError(f"torchvision published ImageNet weights only for A, B, D and E (with or without "
@@ -162,10 +166,10 @@ def _initial_state_dict(network: vgg.Network, key: str,
         if on_progress is None:
             return vgg.load_state_dict(variant, progress=False)
         return load_state_dict_with_progress(variant, on_progress)
-    return vgg.load_state_dict(key.removeprefix("file:").rsplit("|", 1)[0])
+    return vgg.load_state_dict(weights.path)
 
 
-def model(choice: ModelChoice | vgg.Network, key: str, device: str,
+def model(choice: ModelChoice | vgg.Network, weights: WeightsChoice, device: str,
           _on_progress: Callable[[int, int | None], None] | None = None, *,
           precision: str = "fp32") -> torch.nn.Module:
     """A prepared (eval, on device, fast memory format) model, shared across sessions: read-only. A
@@ -173,13 +177,13 @@ def model(choice: ModelChoice | vgg.Network, key: str, device: str,
     # "auto" is keyed as the device it picks, so choosing that device by name reuses the same model.
     network, target = _network(choice), str(vgg.select_device(device))
     try:
-        exact = _model(network, key, target, _on_progress)
+        exact = _model(network, weights, target, _on_progress)
     except vgg.WeightsError as error:
         renamed = with_upload_name(error)
         if renamed is error:
             raise
         raise renamed from error
-    return exact if precision == "fp32" else _converted(network, key, target, precision)
+    return exact if precision == "fp32" else _converted(network, weights, target, precision)
 
 
 def offered_precisions(device: str) -> tuple[str, ...]:
@@ -189,19 +193,19 @@ def offered_precisions(device: str) -> tuple[str, ...]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
-def _converted(network: vgg.Network, key: str, device: str, precision: str) -> torch.nn.Module:
+def _converted(network: vgg.Network, weights: WeightsChoice, device: str, precision: str) -> torch.nn.Module:
     vgg.check_precision(torch.device(device), precision)
-    return converted_copy(_model(network, key, device, None), precision)
+    return converted_copy(_model(network, weights, device, None), precision)
 
 
 @st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
-def _model(network: vgg.Network, key: str, device: str,
+def _model(network: vgg.Network, weights: WeightsChoice, device: str,
            _on_progress: Callable[[int, int | None], None] | None) -> torch.nn.Module:
     check_fits(network, REFERENCE_SIZE)  # before any download or allocation
-    state = _initial_state_dict(network, key, _on_progress)
+    state = _initial_state_dict(network, weights, _on_progress)
     with _BUILD_LOCK:
-        if key.startswith("random:"):
-            torch.manual_seed(int(key.split(":", 1)[1]))
+        if isinstance(weights, RandomWeights):
+            torch.manual_seed(weights.seed)
         model = vgg.build(network, init_weights=state is None)
     if state is not None:
         vgg.load_into(model, state)

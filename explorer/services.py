@@ -16,6 +16,7 @@ from explorer import resources, session_memory, training, turns
 from explorer.guard import plain
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState, ModelChoice
+from explorer.weights_choice import ImageNetWeights, RandomWeights, WeightsChoice
 from vgg import format
 from vgg.vision import ForwardResult, PreprocessSteps, preprocess_steps, top_k
 
@@ -26,15 +27,15 @@ FORWARD_SLOT = "Forward pass"  # the view whose title names the session's kept r
 _IMAGENET_FAILED = "_imagenet_unavailable"  # the session's last failed ImageNet download, in words
 
 
-def weights_key(state: AppState) -> str:
+def weights_choice(state: AppState) -> WeightsChoice:
     """The weights a view runs: the sidebar's, or random ones while ImageNet weights could not be had."""
     if state.weights == "imagenet" and st.session_state.get(_IMAGENET_FAILED):
-        return resources.weights_key("random", state.seed, "")
-    return resources.weights_key(state.weights, state.seed, state.weights_path)
+        return RandomWeights(state.seed)
+    return resources.weights_choice(state.weights, state.seed, state.weights_path)
 
 
 def weights_are_random(state: AppState) -> bool:
-    return weights_key(state).startswith("random:")
+    return isinstance(weights_choice(state), RandomWeights)
 
 
 def imagenet_notice(state: AppState) -> None:
@@ -51,7 +52,7 @@ def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32")
     """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
     progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
     says so)."""
-    key = weights_key(state)
+    weights = weights_choice(state)
     bar = None
 
     def on_progress(done: int, total: int | None) -> None:
@@ -62,13 +63,13 @@ def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32")
                                     + (f" of {format.nbytes(total)}" if total else ""))
 
     try:
-        with st.spinner(f"Building {choice.title} with {state.weights} weights on {state.device}..."):
-            return resources.model(choice, key, state.device, _on_progress=on_progress, precision=precision)
+        with st.spinner(f"Building {choice.title} with {weights.label} weights on {state.device}..."):
+            return resources.model(choice, weights, state.device, _on_progress=on_progress, precision=precision)
     except vgg.WeightsError as error:
-        if key != "imagenet":
+        if not isinstance(weights, ImageNetWeights):
             raise
         st.session_state[_IMAGENET_FAILED] = str(error)  # what went wrong, then what to do about it
-        return resources.model(choice, weights_key(state), state.device, precision=precision)
+        return resources.model(choice, weights_choice(state), state.device, precision=precision)
     finally:
         if bar is not None:  # never a stale "Downloading... 0 B" above the message
             bar.empty()
@@ -78,7 +79,7 @@ def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32")
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
     so that picking another layer does not run the network again."""
-    key = (choice, weights_key(state), state.device, state.precision, picked.digest, steps.mode, steps.size)
+    key = (choice, weights_choice(state), state.device, state.precision, picked.digest, steps.mode, steps.size)
     session = session_memory.session_id()
     remembered = session_memory.RESULTS.get(session, FORWARD_SLOT, key)  # (ForwardResult, AccuracyCost or None)
     if remembered is not None:
@@ -163,9 +164,8 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
 
 def _trained_side_by_side(state: AppState) -> None:
     """With weights trained here: the chosen model beside the newest other one, on one of its test images."""
-    chosen = training.model(state.trained_model)
+    chosen = training.chosen_model(state.trained_model)
     if chosen is None:
-        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
         return
     others = [entry for entry in training.models() if entry.id != chosen.id
               and entry.trained.dataset.get("name") == chosen.trained.dataset.get("name")
@@ -175,8 +175,8 @@ def _trained_side_by_side(state: AppState) -> None:
     picked = training.choose_trained_image(chosen, "compare")
     if picked is None:
         return
-    pixels, caption, _ = picked
-    st.image(training.enlarged(pixels, side=128), caption=caption)
+    pixels = picked.pixels
+    st.image(training.enlarged(pixels, side=128), caption=picked.caption)
     for column, entry in zip(st.columns(1 + len(others)), (chosen, *others), strict=True):
         with column:
             trained = entry.trained

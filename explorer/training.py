@@ -8,6 +8,7 @@ or another session never owns (or loses) a job: each only reads it by id.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -68,6 +69,14 @@ def model(model_id: int | None) -> TrainedEntry | None:
     return None if model_id is None else queue().model(int(model_id))
 
 
+def chosen_model(model_id: int | None) -> TrainedEntry | None:
+    """The sidebar's model trained here, or None with a hint shown where there is none yet."""
+    entry = model(model_id)
+    if entry is None:
+        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
+    return entry
+
+
 def offer_upload(data: bytes) -> TrainedEntry:
     """An uploaded checkpoint from ``python -m vgg train --out``: offered like a model trained here."""
     return queue().add_model(vgg.train.load_checkpoint(data), data)
@@ -80,21 +89,30 @@ def sidebar_label(entry: TrainedEntry) -> str:
 TRAINED_SOURCES = ("Test image", "Upload")
 
 
-def choose_trained_image(entry: TrainedEntry, key: str) -> tuple[torch.Tensor, str, str] | None:
-    """An image for a trained mini: one of its dataset's test images (never seen in training), or an upload.
+@dataclass(frozen=True)
+class TrainedImage:
+    """An image for a trained mini, as its network takes it."""
 
-    Returns ``(pixels, caption, digest)``: pixels (3, S, S) in [0, 1] at the network's input size.
-    """
+    pixels: torch.Tensor  # (3, S, S) in [0, 1] at the network's input size
+    caption: str  # "test image 3: a star", "upload: seven.png"
+    digest: str  # identifies the pixels, to key cached results
+    box: tuple[float, float, float, float] | None = None  # the object's (x0, y0, x1, y1), for shapes' test images
+    label: int | None = None  # the true class, for test images
+
+
+def choose_trained_image(entry: TrainedEntry, key: str) -> TrainedImage | None:
+    """An image for a trained mini: one of its dataset's test images (never seen in training), or an upload."""
     source = st.segmented_control("Image", TRAINED_SOURCES, default=TRAINED_SOURCES[0], key=f"{key}_trained_source",
                                   required=True)
     trained = entry.trained
     if source == TRAINED_SOURCES[0]:
-        test = _test_split(trained.dataset.get("name", "digits"), trained.input_size,
-                           int(trained.dataset.get("seed", 0)))
+        test = dataset_test_split(entry)
         index = int(st.number_input(f"Test image (0 to {len(test.labels) - 1})", min_value=0,
                                     max_value=len(test.labels) - 1, value=0, key=f"{key}_trained_index"))
-        truth = trained.class_names[int(test.labels[index])]
-        return test.images[index], f"test image {index}: a {truth}", f"test:{entry.id}:{index}"
+        label = int(test.labels[index])
+        box = None if test.boxes is None else tuple(float(v) for v in test.boxes[index])
+        return TrainedImage(test.images[index], f"test image {index}: a {trained.class_names[label]}",
+                            f"test:{entry.id}:{index}", box, label)  # type: ignore[arg-type]
     uploaded = st.file_uploader("Upload an image", type=["png", "jpg", "jpeg", "webp", "bmp"],
                                 key=f"{key}_trained_upload",
                                 help="Squashed to the network's input size. The digits are light on dark.")
@@ -104,7 +122,14 @@ def choose_trained_image(entry: TrainedEntry, key: str) -> tuple[torch.Tensor, s
     image = vgg.load_image(uploaded.getvalue())
     resized = image.resize((trained.input_size, trained.input_size))
     pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
-    return pixels, f"upload: {uploaded.name}", f"upload:{hashlib.sha256(uploaded.getvalue()).hexdigest()[:16]}"
+    return TrainedImage(pixels, f"upload: {uploaded.name}",
+                        f"upload:{hashlib.sha256(uploaded.getvalue()).hexdigest()[:16]}")
+
+
+def dataset_test_split(entry: TrainedEntry) -> vgg.train.Split:
+    """The test split of the dataset the entry was trained on (the images it never saw)."""
+    trained = entry.trained
+    return _test_split(trained.dataset.get("name", "digits"), trained.input_size, int(trained.dataset.get("seed", 0)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -80,3 +80,32 @@ def test_the_receptive_field_view_measures_the_effective_field():
     assert metrics["Gradient outside the theoretical field"] == "0.0%"
     assert metrics["Theoretical field (analysis)"] == "18 px"  # conv3_1, the view's default layer
     assert any("Gaussian at initialisation" in text for text in warnings(at))
+
+
+@pytest.mark.slow
+def test_a_mini_trained_on_shapes_is_explained_on_its_test_images_with_the_box_and_the_pointing_game():
+    from tests.test_app_train import open_train, run_until
+
+    at = open_train()
+    at.selectbox(key="train_config").select("A")
+    at.selectbox(key="train_divisor").select(32)
+    at.selectbox(key="train_dataset").select("shapes")
+    at.number_input(key="train_epochs").set_value(1)
+    at.run()
+    at.button(key="train_start").click().run()
+    run_until(at, "Finished")
+    next(button for button in at.button if button.key and button.key.startswith("train_use_")).click().run()
+    at.query_params["view"] = "Explain"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "A+BN mini (widths /32) on shapes" in at.header[0].value and "where it looks" in at.header[0].value
+    captions = [picture.caption for element in at.get("image") for picture in element.proto.imgs]
+    assert len(captions) == 2, captions  # Grad-CAM and guided backprop, the defaults
+    assert captions[0].startswith("Grad-CAM at conv5_2 (features.")
+    assert all("peak inside the box" in caption or "peak outside the box" in caption for caption in captions)
+    at.number_input(key="explain_trained_index").set_value(7).run()
+    assert any("test image 7: a " in caption.value for caption in at.caption)
+    at.button(key="explain_trained_pointing").click().run()
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert set(metrics) == {"Peaks on the object", "A random point"}
+    assert all(value.endswith("%") for value in metrics.values())

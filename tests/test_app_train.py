@@ -41,7 +41,8 @@ def run_until(at: AppTest, done: str, timeout: float = 300) -> None:
         if any(done in text for text in progress_texts(at)):
             return
         time.sleep(0.5)
-    raise AssertionError(f"no '{done}' within {timeout} s: {progress_texts(at)}")
+    errors = [error.value for error in at.error]  # a failed job shows its exception in words
+    raise AssertionError(f"no {done!r} within {timeout} s: {progress_texts(at)}; errors shown: {errors}")
 
 
 def charts(at: AppTest) -> list[str]:

@@ -14,11 +14,12 @@ import torch
 import vgg
 from explorer import resources
 from explorer.state import ModelChoice
+from explorer.weights_choice import RandomWeights
 from vgg.analysis.engine import clear_caches
 
 THREADS = 16
 VGG16 = ModelChoice("D")  # the app's default model
-WEIGHTS = "random:0"
+WEIGHTS = RandomWeights(0)
 SIDE = 64  # VGG16 on 64x64 inputs: the same shared-model path as 224, at a twelfth of the work
 CHOICES = [ModelChoice("A"), ModelChoice("C", True), ModelChoice("E"), ModelChoice("A-LRN", True)]
 KEPT = ("features.29", "classifier.1")  # relu5_3 and fc6's ReLU: one late map, one vector

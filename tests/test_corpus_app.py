@@ -23,7 +23,6 @@ from tests.corpus import (
     CheckpointCase,
     ImageCase,
     SpecCase,
-    shell_state,
 )
 from tests.test_app import assert_clean, run_app, texts
 from tests.test_download import _serve_once
@@ -194,16 +193,6 @@ def test_a_link_cannot_tell_whether_a_path_exists_on_the_server(tmp_path, monkey
         replies.append((errors(at), [w.value for w in at.warning], texts(at)))
     assert replies[0] == replies[1] == replies[2]
     assert "passwd" not in str(replies[0])
-
-
-def test_a_checkpoint_replaced_at_the_same_path_is_loaded_again(tmp_path, monkeypatch):
-    monkeypatch.setenv(resources.SERVER_PATHS_ENV, "1")
-    path = tmp_path / "weights.pth"
-    torch.save(shell_state(), path)
-    first = resources.file_digest(path)
-    assert resources.file_digest(path) == first  # unchanged: the cache keeps the model
-    torch.save({key: value + 1 for key, value in shell_state().items()}, path)  # new weights, same name
-    assert resources.file_digest(path) != first  # a new key: the model cache builds it again
 
 
 # --- downloads of the ImageNet weights that go wrong ---------------------------------------------------------------

@@ -147,3 +147,16 @@ def test_first_conv_filters_make_a_grid(small):
     grid = first_conv_filters(small, zoom=4, padding=1)
     # 16 filters: 4 x 4 tiles of 12 px and 1 px between them
     assert grid.shape == (4 * 13 - 1, 4 * 13 - 1, 3) and grid.dtype.name == "uint8"
+
+
+@pytest.mark.parametrize(("channels", "kernel", "size"),
+                         [(8, (3, 3), (5, 7)), (16, (1, 1), (4, 4)), (4, (2, 3), (2, 3))])
+def test_fc_as_convolution_is_conv2d_with_the_viewed_weight(channels, kernel, size):
+    from vgg.explain.dense import fc_as_convolution
+
+    generator = torch.Generator().manual_seed(3)
+    fc = torch.nn.Linear(channels * kernel[0] * kernel[1], 10)
+    x = torch.randn(2, channels, *size, generator=generator).contiguous(memory_format=torch.channels_last)
+    expected = torch.nn.functional.conv2d(x, fc.weight.view(10, channels, *kernel), fc.bias)
+    with torch.inference_mode():
+        assert torch.allclose(fc_as_convolution(fc, x, kernel), expected, atol=1e-5)

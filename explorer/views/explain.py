@@ -11,7 +11,7 @@ import torch
 
 import vgg
 from explorer import explain_service as service
-from explorer import resources, services
+from explorer import resources, services, training
 from explorer.image_input import ChosenImage, choose_image
 from explorer.state import AppState
 from vgg.explain import (
@@ -22,7 +22,11 @@ from vgg.explain import (
     RANDOM_WEIGHTS_EXPLAINED,
     MultiScale,
     first_conv_filters,
+    inside,
+    mark_box_and_peak,
+    named_layers,
     overlay,
+    peak_of,
     resize_smallest_side,
 )
 
@@ -47,6 +51,9 @@ def _label(row: vgg.LayerRow) -> str:
 
 
 def render(state: AppState) -> None:
+    if state.weights == "trained":
+        _render_trained(state)
+        return
     st.header(f"{state.model.title}: where it looks, what its units want")
     resources.check_fits(state.model, (224, 224))
     model = services.load_model(state, state.model)  # random weights while ImageNet's cannot be downloaded
@@ -58,6 +65,9 @@ def render(state: AppState) -> None:
     if picked is None:
         return
     steps = vgg.preprocess_steps(picked.image, mode="crop", size=224)
+    width, height = picked.image.size
+    st.caption(f"Explaining {picked.label} ({width} × {height}): the maps are drawn over the 224 × 224 centre "
+               "crop that the network sees.")
     attribution, dense_tab, units = st.tabs(["Where it looked", "Dense evaluation (paper, Sec. 3.2)",
                                              "What units want"])
     with attribution:
@@ -200,3 +210,70 @@ def _units(state: AppState, network: service.Network, model: torch.nn.Module) ->
         columns[index % 4].image(result.image, caption=f"channel {result.channel}: mean activation "
                                                        f"{result.activation:.2f}", width="stretch")
 
+
+
+TRAINED_DISPLAY_SIDE = 256  # a 32 or 64 px input, enlarged with hard pixel edges so a class can see it
+
+
+def _render_trained(state: AppState) -> None:
+    """Where a mini VGG trained here looks, on its dataset's test images (the shapes' with their object's
+    box, and the pointing game over the whole split) or an upload."""
+    entry = training.chosen_model(state.trained_model)
+    if entry is None:
+        return
+    trained = entry.trained
+    st.header(f"{trained.label}: where it looks")
+    picked = training.choose_trained_image(entry, "explain")
+    if picked is None:
+        return
+    convs = [layer for layer in named_layers(trained.model) if layer.kind == "conv"]
+    labels = {layer.path: f"{layer.paper_name} ({layer.path})" for layer in convs}
+    x = trained.prepare_images(picked.pixels.unsqueeze(0))
+    predictions = trained.predict(picked.pixels, k=min(5, len(trained.class_names)))
+    classes = {p.index: f"{p.label} ({p.probability:.1%})" for p in predictions.top}
+    left, middle, right = st.columns([3, 2, 2])
+    methods = left.multiselect("Methods", [m for m in METHODS if m != "occlusion"], default=DEFAULT_METHODS,
+                               format_func=METHOD_TITLES.get, key="explain_trained_methods")
+    layer = middle.selectbox("Layer (Grad-CAM)", list(labels), index=len(labels) - 1, format_func=labels.__getitem__,
+                             key="explain_trained_layer")
+    target = right.selectbox("Class", list(classes), format_func=classes.__getitem__, key="explain_trained_class",
+                             help="The network's top predictions; the first is its answer (the default).")
+    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="explain_trained_opacity")
+    if not methods:
+        st.info("Choose at least one method.")
+        return
+    side = trained.input_size
+    shown = training.enlarged(picked.pixels, side=TRAINED_DISPLAY_SIDE)
+    columns = st.columns(3)
+    for index, method in enumerate(methods):
+        result = service.trained_explanation(entry.id, picked.digest, method,
+                                             layer if method in LAYER_METHODS else None, target, trained.model, x)
+        peak = peak_of(result.heatmap)
+        picture = mark_box_and_peak(overlay(shown, result.heatmap, opacity=opacity), (side, side), peak, picked.box)
+        verdict = "" if picked.box is None else (" · peak inside the box" if inside(peak, picked.box)
+                                                 else " · peak outside the box")
+        where = f" at {labels[result.layer]}" if result.layer else ""
+        columns[index % len(columns)].image(picture, width="stretch", caption=f"{METHOD_TITLES[method]}{where}: "
+                                            f"{trained.class_names[result.target]}{verdict}")
+    st.caption(f"{picked.caption}, {side} × {side} pixels as the network sees them (enlarged). The cross marks each "
+               "map's peak" + ("; the white box is where the shape really is." if picked.box is not None else "."))
+    if picked.box is not None:
+        _trained_pointing_game(entry, layer, labels[layer])
+
+
+def _trained_pointing_game(entry: vgg.train.TrainedEntry, layer: str, layer_label: str) -> None:
+    """The pointing game over the whole test split: how often Grad-CAM's peak lands on the object."""
+    st.subheader("The pointing game")
+    test = training.dataset_test_split(entry)
+    st.markdown(f"For each of the {len(test.labels)} test images, Grad-CAM of the true class at {layer_label}: a hit "
+                "when its peak falls inside the shape's box. A point drawn at random would hit as often as the "
+                "boxes cover the image.")
+    if not st.button("Play on every test image", key="explain_trained_pointing", type="primary"):
+        return
+    trained = entry.trained
+    with st.spinner(f"Grad-CAM of {len(test.labels)} test images..."):
+        game = service.trained_pointing_game(entry.id, layer, trained.model, trained.prepare_images(test.images),
+                                             test.boxes, test.labels)
+    left, right = st.columns(2)
+    left.metric("Peaks on the object", f"{game.accuracy:.1%}", help=f"{game.hits} of {game.total} test images")
+    right.metric("A random point", f"{game.random_baseline:.1%}", help="The mean share of the image the boxes cover.")

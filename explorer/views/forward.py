@@ -107,16 +107,15 @@ def _timings(result: ForwardResult, report: vgg.Report, projector: bool) -> None
 
 def _render_trained(state: AppState) -> None:
     """The same page for a mini VGG trained in the Train view: its dataset's images and classes."""
-    entry = training.model(state.trained_model)
+    entry = training.chosen_model(state.trained_model)
     if entry is None:
-        st.info("No trained model yet: press Train in the Train view, then choose it under Weights.")
         return
     trained = entry.trained
     st.header(f"{trained.label}: a forward pass")
     picked = training.choose_trained_image(entry, "forward")
     if picked is None:
         return
-    pixels, caption, digest = picked
+    pixels, caption, digest = picked.pixels, picked.caption, picked.digest
     side = trained.input_size
     st.image(training.enlarged(pixels), caption=f"{caption}: {side} × {side}, what the network sees (enlarged)")
     report = resources.analysis(trained.network.network, (side, side))

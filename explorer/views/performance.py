@@ -15,7 +15,7 @@ import streamlit as st
 
 import vgg
 from explorer import charts, perf_charts, resources
-from explorer.services import load_model
+from explorer.services import load_model, weights_choice
 from explorer.state import AppState
 from explorer.style import show_chart
 from vgg import format
@@ -44,8 +44,7 @@ def render(state: AppState) -> None:
     info = describe_device(vgg.select_device(state.device))
     _device(info)
     settings = _controls(info)
-    key = (state.model, resources.weights_key(state.weights, state.seed, state.weights_path), state.device,
-           state.input_size)
+    key = (state.model, weights_choice(state), state.device, state.input_size)
     results = st.session_state.setdefault(_RESULTS_KEY, {})
     if st.button("Run benchmark", key="perf_run", type="primary", icon=":material/speed:"):
         results[key] = (settings, _run(state, settings))

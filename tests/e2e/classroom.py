@@ -1,5 +1,6 @@
 """A class at once, driven in one Chromium: every student (a browser context of its own) opens the teacher's link
-to the Forward pass's uploader, uploads a photo of their own to VGG16, then opens Compare. Used against one server
+to the Forward pass's uploader, uploads a photo of their own to VGG16, uploads it again in Explain for its
+Grad-CAM (and guided backprop, the view's defaults), then opens Compare. Used against one server
 (tests/e2e/test_load_e2e.py) and through nginx in front of two (tests/e2e/test_proxy_e2e.py).
 
 One thread drives every page (Playwright's sync API is not thread-safe): each page is a small state
@@ -87,10 +88,15 @@ class Student:
     times: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     captions_seen: set[str] = field(default_factory=set)  # the "1. Original, W × H" captions on its page
+    explained_seen: set[str] = field(default_factory=set)  # the "Explaining upload: <file>" captions on its page
 
     @property
     def caption(self) -> str:
         return f"1. Original, {self.size[0]} × {self.size[1]}"
+
+    @property
+    def explained(self) -> str:
+        return f"Explaining upload: {self.photo.name}"
 
 
 def photos(folder: Path, count: int, first: int = 0) -> list[tuple[Path, tuple[int, int]]]:
@@ -123,7 +129,8 @@ _PROBE_JS = """needles => {
     return {rendered: !!app && app.getAttribute("data-test-script-state") === "notRunning",
             exception: !!document.querySelector('[data-testid="stException"]'),
             found: needles.map(needle => text.includes(needle)),
-            captions: text.match(/1\\. Original, \\d+ × \\d+?(?=2\\. Resized|\\D|$)/g) || []};
+            captions: text.match(/1\\. Original, \\d+ × \\d+?(?=2\\. Resized|\\D|$)/g) || [],
+            explained: text.match(/Explaining upload: [^ (]+/g) || []};
 }"""
 
 
@@ -133,6 +140,7 @@ class Probe:
     exception: bool
     found: tuple[bool, ...]
     captions: frozenset[str]
+    explained: frozenset[str]
 
     @property
     def done(self) -> bool:
@@ -141,7 +149,8 @@ class Probe:
 
 def probe(page: Page, needles: Sequence[str]) -> Probe:
     answer = page.evaluate(_PROBE_JS, list(needles))
-    return Probe(answer["rendered"], answer["exception"], tuple(answer["found"]), frozenset(answer["captions"]))
+    return Probe(answer["rendered"], answer["exception"], tuple(answer["found"]), frozenset(answer["captions"]),
+                 frozenset(answer["explained"]))
 
 
 def shows(page: Page, text: str) -> bool:
@@ -187,13 +196,30 @@ FORWARD: tuple[Step, ...] = (
     OPEN,
     Step("forward", lambda s: upload(s.page, s.photo), lambda s: [TOP5, s.caption]),
 )
+# Explain: the student's own photo again (each view keeps its own picker), Grad-CAM and guided backprop on it,
+# the view's default methods; its caption names the file, so another session's picture would show.
+GRADCAM_CAPTION = "Grad-CAM at conv5_3 (features.28)"
+EXPLAIN: tuple[Step, ...] = (
+    Step("explain-open", lambda s: open_tab(s.page, "Explain"), lambda s: ["Where it looked"]),
+    Step("explain-upload-open", lambda s: choose_upload(s.page), lambda s: ["Choose a file"]),
+    Step("gradcam", lambda s: upload(s.page, s.photo),
+         lambda s: [s.explained, GRADCAM_CAPTION, "Guided backprop: class"]),
+)
 COMPARE = Step("compare", lambda s: open_tab(s.page, "Compare"), lambda s: [*COMPARE_TOTALS, "Stage by stage"])
-SESSION: tuple[Step, ...] = (*FORWARD, COMPARE)
+SESSION: tuple[Step, ...] = (*FORWARD, *EXPLAIN, COMPARE)
 
 
-def drive(students: Sequence[Student], steps: Sequence[Step] = SESSION, *, timeout: float = 600,
+# How long a class may take before the harness gives up: a safety net against a hung page, not a goal (the
+# latencies are recorded, not asserted). Thirty sessions took 543 s on two cores shared with a test suite
+# before Explain was a step; a loaded CI machine needs the margin.
+BASE_TIMEOUT_S, TIMEOUT_S_PER_SESSION = 300, 45
+
+
+def drive(students: Sequence[Student], steps: Sequence[Step] = SESSION, *, timeout: float | None = None,
           poll_s: float = 0.25) -> None:
     """Take every student through ``steps`` (from step 0) until all are done, each at its own pace."""
+    if timeout is None:
+        timeout = BASE_TIMEOUT_S + TIMEOUT_S_PER_SESSION * len(students)
     for student in students:
         student.step, student.acted_at = 0, None
     started = time.perf_counter()
@@ -225,6 +251,8 @@ def _advance(student: Student, step: Step) -> None:
         student.times[step.name] = time.perf_counter() - student.acted_at
         if student.caption in needles:  # its own picture is on the page: is any other?
             student.captions_seen |= seen.captions
+        if student.explained in needles:
+            student.explained_seen |= seen.explained
         student.step, student.acted_at = student.step + 1, None
 
 

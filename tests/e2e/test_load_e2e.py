@@ -1,5 +1,6 @@
 """A classroom at once: thirty browser sessions (Playwright contexts on one Chromium) against one app server, each
-opening the Forward pass, uploading a photo of its own to VGG16 and opening Compare (tests/e2e/classroom.py); then
+opening the Forward pass, uploading a photo of its own to VGG16, uploading it again to Explain for its Grad-CAM, and
+opening Compare (tests/e2e/classroom.py); then
 the corpus of bad images thrown at the same server, an upload over the size limit, and the server still answering.
 
 Asserted: every session completes with its own image and the right figures, no session shows another's, and
@@ -54,6 +55,7 @@ def check_own_results(students: list[classroom.Student]) -> None:
     for student in students:
         assert not student.problems, (student.index, student.problems)
         assert student.captions_seen == {student.caption}, (student.index, student.captions_seen)
+        assert student.explained_seen == {student.explained}, (student.index, student.explained_seen)
         assert student.page.get_by_text(classroom.COMPARE_TOTALS[0]).count() > 0
         assert student.page.get_by_test_id("stException").count() == 0
 

@@ -3,7 +3,8 @@ load test driven through the proxy, and one server stopped in the middle of it.
 
 - Every browser sticks to one server (a cookie hashed to it), WebSockets and uploads pass through nginx.
 - One server is stopped after the forward passes: its students are told to reload (the app's notice), reload,
-  and carry on (upload again, forward pass, Compare) on the other; the other's students notice nothing.
+  and carry on (upload again, forward pass, Explain's Grad-CAM, Compare) on the other; the other's students
+  notice nothing.
 - New sessions after the stop all go to the server still running, and complete.
 """
 
@@ -22,8 +23,9 @@ from deploy.cluster import NGINX, Cluster, running_cluster
 from tests.e2e import classroom
 from tests.e2e.conftest import ARTIFACTS, free_ports, screenshot
 
-SESSIONS = int(os.environ.get("VGG_EXPLORER_PROXY_SESSIONS", "8"))
-LATE_SESSIONS = 4  # opened after one server was stopped
+# Thirty students in all, the load test's class: 26 from the start, 4 more after one server was stopped.
+SESSIONS = int(os.environ.get("VGG_EXPLORER_PROXY_SESSIONS", "26"))
+LATE_SESSIONS = 4
 MOVED_NOTICE = "Reload the page to carry on"
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx not installed (apt-get install nginx)")]
@@ -74,6 +76,7 @@ def test_two_servers_behind_nginx_one_stopped_mid_way(browser: Browser, cluster:
         classroom.drive(on_first, (RELOAD, *classroom.SESSION))  # they carry on
         for student in on_first:
             assert student.captions_seen == {student.caption}, (student.index, student.captions_seen)
+            assert student.explained_seen == {student.explained}, (student.index, student.explained_seen)
             assert student.served_by == second.address
         screenshot(on_first[0].page, "21-proxy-after-reload")
 

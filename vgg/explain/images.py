@@ -1,11 +1,12 @@
 """Pictures in and out of the explanations: test-scale resizing for dense evaluation, and heatmaps
-coloured and laid over the image for people to look at."""
+coloured and laid over the image for people to look at, and the pointing game's box and peak drawn on
+them."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from vgg.vision.preprocess import normalize, preprocess, resized_size
 
@@ -46,3 +47,41 @@ def overlay(image: Image.Image, heatmap: torch.Tensor | np.ndarray, *, opacity: 
     rgb = image.convert("RGB")
     coloured = Image.fromarray(colorize(heatmap), "RGB").resize(rgb.size, Image.Resampling.BILINEAR)
     return Image.blend(rgb, coloured, opacity)
+
+
+def mark_box_and_peak(image: Image.Image, source_size: tuple[int, int], peak: tuple[int, int],
+                      box: tuple[float, float, float, float] | None = None) -> Image.Image:
+    """A copy of ``image`` (a picture of an input of ``source_size`` = (width, height) pixels, at any
+    display size) with the map's ``peak`` (row, column in input pixels) as a cross and, where known, the
+    object's ``box`` (x0, y0, x1, y1 input pixels, x1 and y1 exclusive) as a rectangle: white edges on
+    black, so they show on any heatmap colour."""
+    marked = image.convert("RGB")  # a copy: convert always returns a new image
+    draw = ImageDraw.Draw(marked)
+    scale_x, scale_y = marked.width / source_size[0], marked.height / source_size[1]
+    line = max(1, round(min(marked.size) / 128))
+    if box is not None:
+        x0, y0, x1, y1 = box
+        rectangle = (x0 * scale_x, y0 * scale_y, x1 * scale_x - 1, y1 * scale_y - 1)
+        draw.rectangle(rectangle, outline=(0, 0, 0), width=line + 2)
+        draw.rectangle(rectangle, outline=(255, 255, 255), width=line)
+    row, column = peak
+    centre_x, centre_y = (column + 0.5) * scale_x, (row + 0.5) * scale_y
+    arm = max(4 * line, min(marked.size) / 20)
+    for colour, width in (((0, 0, 0), line + 2), ((255, 255, 255), line)):
+        draw.line((centre_x - arm, centre_y, centre_x + arm, centre_y), fill=colour, width=width)
+        draw.line((centre_x, centre_y - arm, centre_x, centre_y + arm), fill=colour, width=width)
+    return marked
+
+
+def peak_of(heatmap: torch.Tensor) -> tuple[int, int]:
+    """(row, column) of the map's largest value (the first, in reading order, on a tie)."""
+    row, column = divmod(int(heatmap.argmax()), int(heatmap.shape[-1]))
+    return row, column
+
+
+def inside(peak: tuple[int, int], box: tuple[float, float, float, float], tolerance: int = 0) -> bool:
+    """Whether a (row, column) peak lies in the (x0, y0, x1, y1) box, x1 and y1 exclusive, give or take
+    ``tolerance`` pixels: the pointing game's hit."""
+    row, column = peak
+    x0, y0, x1, y1 = box
+    return x0 - tolerance <= column < x1 + tolerance and y0 - tolerance <= row < y1 + tolerance

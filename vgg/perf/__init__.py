@@ -9,7 +9,14 @@ whole set (the CLI's ``bench`` and benchmarks/ call it); the app calls the piece
 from vgg.perf.export import FORMATS as EXPORT_FORMATS
 from vgg.perf.export import SUFFIXES as EXPORT_SUFFIXES
 from vgg.perf.export import ExportError, ExportResult, export_bytes, export_model
-from vgg.perf.hardware import DeviceInfo, describe_device, supported_precisions
+from vgg.perf.hardware import (
+    DeviceInfo,
+    cpu_flags,
+    describe_device,
+    hardware_line,
+    hardware_summary,
+    supported_precisions,
+)
 from vgg.perf.layers import TIME_GROUPS, LayerProfile, LayerTime, profile_layers, time_group
 from vgg.perf.layout import (
     CHANNELS_LAST,
@@ -60,11 +67,14 @@ __all__ = [
     "available_bytes",
     "available_layouts",
     "converted_copy",
+    "cpu_flags",
     "describe_device",
     "export_bytes",
     "export_model",
     "fits",
     "forward_estimate_bytes",
+    "hardware_line",
+    "hardware_summary",
     "layer_bytes",
     "layout_of",
     "matmul_probe",

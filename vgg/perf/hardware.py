@@ -10,7 +10,9 @@ under autocast.
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -89,3 +91,49 @@ def check_precisions(device: torch.device, precisions: tuple[str, ...]) -> tuple
     for precision in precisions:
         check_precision(device, precision)
     return tuple(dict.fromkeys(precisions))
+
+
+# The CPU features that decide which kernels are fast: AVX2/FMA for fp32 everywhere, AVX-512 and its VNNI,
+# and native bf16 (AVX512-BF16, AMX) without which bf16 is emulated and slower than fp32.
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> list[str]:
+    """Which of ``ISA_FLAGS`` this CPU reports (from /proc/cpuinfo; empty where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return []
+    line = next((line for line in text.splitlines() if line.lower().startswith("flags")), "")
+    present = set(line.split(":", 1)[-1].split())
+    return [flag for flag in ISA_FLAGS if flag in present]
+
+
+def hardware_summary(device: torch.device | str = "cpu") -> dict[str, Any]:
+    """What a benchmark ran on, as JSON-ready values: the device, the CPU, its ISA and native precisions,
+    torch's threads, the library versions, and the load average at the call (a shared machine's other work
+    changes every timing, so each benchmark prints it)."""
+    device = torch.device(device)
+    try:
+        import onnxruntime
+        ort_version: str | None = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"device": str(device), "device_name": describe_device(device).name, "cpu": cpu_model(),
+            "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+            "isa": torch.backends.cpu.get_cpu_capability(), "cpu_flags": cpu_flags(),
+            "native_precisions": list(native_precisions(device)), "torch": torch.__version__,
+            "onnxruntime": ort_version, "python": platform.python_version(),
+            "load_average_at_start": list(load) if load else None}
+
+
+def hardware_line(summary: dict[str, Any]) -> str:
+    """``hardware_summary`` in one line, the first thing every benchmark prints."""
+    flags = ", ".join(summary["cpu_flags"]) or "none of the listed"
+    load = summary["load_average_at_start"]
+    where = "" if summary["device"] == "cpu" else f"{summary['device_name']} ({summary['device']}), host "
+    return (f"{where}{summary['cpu']}, {summary['cores']} cores, {summary['threads']} torch threads, ISA "
+            f"{summary['isa']} (flags: {flags}), native precisions {'/'.join(summary['native_precisions'])}, "
+            f"torch {summary['torch']}, onnxruntime {summary['onnxruntime']}"
+            + (f", load average {load[0]:.1f} at the start" if load else ""))
