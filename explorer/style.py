@@ -28,6 +28,10 @@ _BASE_CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 /* A diagram stretched to the width keeps to the screen's height (the page's heading sits above it). */
 [data-testid="stGraphVizChart"] svg { max-height: max(340px, calc(100vh - 330px)); }
+/* Diagrams stacked one above the other (Compare's A and B) each take half a screen where that is tall
+   enough (both in view at 1920x1080), and at least 34rem, which keeps VGG19's 14 pt text above 14 px
+   on screen at 1280x720: capped like the one above, it was drawn at 9-10 px. */
+[class*="st-key-stacked_diagram_"] [data-testid="stGraphVizChart"] svg { max-height: max(calc(50vh - 3rem), 34rem); }
 </style>
 """
 
@@ -91,11 +95,19 @@ def fitted_code(text: str) -> None:
             f"{html.escape(text)}</pre></div>")
 
 
-def show_diagram(source: str) -> None:
+def show_diagram(source: str, *, stacked_key: str | None = None) -> None:
     """A diagram of vgg.diagram's stage layout, as large as the page's width and the screen's height allow
     (the CSS above caps its height): the whole of VGG19 with its 14 pt text at 15 px or more from
-    1280x720 up."""
-    st.graphviz_chart(source, width="stretch")
+    1280x720 up, under the page's heading.
+
+    ``stacked_key`` (unique on the page) marks one of several diagrams stacked one above the other, each
+    under a label of its own rather than under the page's heading: it may be taller (see the CSS).
+    """
+    if stacked_key is None:
+        st.graphviz_chart(source, width="stretch")
+        return
+    with st.container(key=f"stacked_diagram_{stacked_key}"):
+        st.graphviz_chart(source, width="stretch")
 
 
 def style_figure(figure: go.Figure, *, height: int = DEFAULT_HEIGHT) -> go.Figure:

@@ -99,9 +99,9 @@ def render(state: AppState) -> None:
     _stage_charts(comparison, state.projector)
     with st.expander("Diagrams with the changed layers highlighted", expanded=False):
         st.markdown(f"**{la}**")
-        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source)
+        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source, stacked_key="a")
         st.markdown(f"**{lb}**")
-        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source)
+        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source, stacked_key="b")
     if st.toggle("Run the same image through both", key="compare_run_image",
                  help="Builds both real models (hundreds of MB each); the analysis above needs none."):
 
