@@ -6,6 +6,7 @@ import html
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 # Colours that stay distinct on a washed-out projector and for the common colour-vision deficiencies
 # (Okabe-Ito palette).
@@ -84,6 +85,13 @@ def _enlarge(figure: go.Figure) -> None:
     figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
 
 
+def side_by_side(spec: int | list[int], *, projector: bool) -> list[DeltaGenerator]:
+    """Columns (``st.columns(spec)``) on a desk; on a projector the same areas one above the other, as wide
+    as the page: in half its width a chart's layer labels and a table's columns did not fit the large type."""
+    count = spec if isinstance(spec, int) else len(spec)
+    return [st.container() for _ in range(count)] if projector else list(st.columns(spec))
+
+
 def fitted_code(text: str) -> None:
     """A fixed-width table (torchinfo's summary) whose type shrinks until its longest line fits the column:
     wrapping would break its columns, and a sideways scroll hides them."""
@@ -113,8 +121,8 @@ def show_diagram(source: str, *, stacked_key: str | None = None) -> None:
 def style_figure(figure: go.Figure, *, height: int = DEFAULT_HEIGHT) -> go.Figure:
     """One look for every chart (``show_chart`` enlarges it in projector mode).
 
-    Every category of a bar chart gets its tick label (plotly drops some when they crowd: fc6 went
-    missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
+    Every category of a bar or line chart gets its tick label (plotly drops some when they crowd: fc6
+    went missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
     10M, 100M). The title stays in the figure's layout; ``show_chart`` draws it above the chart.
     """
     figure.update_layout(
@@ -134,12 +142,13 @@ def style_figure(figure: go.Figure, *, height: int = DEFAULT_HEIGHT) -> go.Figur
 
 
 def _label_every_category(figure: go.Figure) -> None:
-    """Pin a tick to every category of the bar traces, so none is skipped; plotly tilts them to fit."""
+    """Pin a tick to every category of the bar and line traces (layers along the network), so none is
+    skipped: plotly drops every other one when they crowd, as it did on a projector's 1280 px."""
     for letter in ("x", "y"):
         categories: dict[str, None] = {}
         for trace in figure.data:
             horizontal = getattr(trace, "orientation", None) == "h"
-            if trace.type != "bar" or (letter == "x") == horizontal:
+            if trace.type not in ("bar", "scatter") or (letter == "x") == horizontal:
                 continue
             categories |= dict.fromkeys(value for value in (getattr(trace, letter) or ()) if isinstance(value, str))
         if categories:

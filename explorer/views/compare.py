@@ -12,7 +12,7 @@ from explorer import charts, resources
 from explorer.services import run_side_by_side
 from explorer.sidebar import choose_b, follow_sidebar_with_b, model_choice_widgets
 from explorer.state import AppState
-from explorer.style import PALETTE, show_chart, show_diagram
+from explorer.style import PALETTE, show_chart, show_diagram, side_by_side
 from explorer.tables import show_table
 from vgg import format
 
@@ -60,7 +60,7 @@ def _totals(comparison: vgg.Comparison) -> None:
 def _stage_charts(comparison: vgg.Comparison, projector: bool) -> None:
     labels = [stage.label for stage in comparison.stages]
     sides = {"params": "Parameters", "macs": "MACs", "activation_bytes": "Activation bytes"}
-    columns = [st.container() for _ in sides] if projector else st.columns(len(sides))
+    columns = side_by_side(len(sides), projector=projector)
     for column, (field, title) in zip(columns, sides.items(), strict=True):
         values = {side: [getattr(stage, field).a if side == comparison.label_a else getattr(stage, field).b
                          for stage in comparison.stages]

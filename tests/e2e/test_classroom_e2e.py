@@ -96,7 +96,7 @@ _CLIP_SCRIPT = """
 """
 
 # Plotly figures: every category of a bar or line trace (a layer's name along the network) has its tick
-# label, and tick labels and the title lie inside the figure.
+# label, no two tick labels overlap, and tick labels and the title lie inside the figure.
 _CHART_SCRIPT = """
 () => {
   const problems = [];
@@ -116,6 +116,16 @@ _CHART_SCRIPT = """
       const drawn = new Set([...plot.querySelectorAll(`g.${axis}tick text`)].map(t => t.textContent));
       const missing = [...labels].filter(label => !drawn.has(label));
       if (missing.length) problems.push(`${name}: ${axis} labels not drawn: ${missing.join(', ')}`);
+    }
+    // Labels drawn over each other cannot be read either (61 layers under one projector chart).
+    for (const axis of ['x', 'y']) {
+      const boxes = [...plot.querySelectorAll(`g.${axis}tick text`)]
+        .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, box]) => box.width > 0)
+        .sort((p, q) => axis === 'x' ? p[1].left - q[1].left : p[1].top - q[1].top);
+      const crowded = boxes.slice(1).filter(([, box], i) => { const prev = boxes[i][1];
+        return Math.min(prev.right, box.right) - Math.max(prev.left, box.left) > 1 &&
+               Math.min(prev.bottom, box.bottom) - Math.max(prev.top, box.top) > 1; }).map(([text]) => text);
+      if (crowded.length) problems.push(`${name}: ${axis} labels drawn over each other: ${crowded.join(', ')}`);
     }
     for (const text of plot.querySelectorAll('g.xtick text, g.ytick text, .gtitle, .g-xtitle text, .g-ytitle text')) {
       const box = text.getBoundingClientRect();
