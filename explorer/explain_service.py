@@ -3,7 +3,10 @@
 shared by every session, keyed by (network, weights, layer, channel, steps, size, seed), filled with
 progress outside any cached function (so a progress bar is never replayed from a cache).
 
-The model comes from ``explorer.resources`` and is shared: vgg.explain reads it and writes nothing.
+The model comes from ``explorer.resources`` and is shared: vgg.explain reads it and writes nothing. Every
+computation takes one of the server's turns (``explorer.turns``), as forward passes do: thirty students'
+Grad-CAMs at once would hold thirty passes' activations and gradients (3.9 GB measured) for no speed-up
+on two cores.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from PIL import Image, ImageDraw
 import vgg
 from explorer import resources, services
 from explorer.state import AppState
+from explorer.turns import FORWARD_TURNS
 from explorer.weights_choice import RandomWeights, WeightsChoice
 from vgg.explain import (
     MASS_SHARE,
@@ -62,33 +66,38 @@ def network_of(state: AppState) -> Network:
 def explanation(network: Network, image_digest: str, method: str, layer: str | None, target: int | None,
                 options: tuple[tuple[str, int], ...], _model: torch.nn.Module, _x: torch.Tensor) -> Explanation:
     """One map; the image enters by its digest (its tensor ``_x`` is not hashed)."""
-    return explain(_model, _x, method, layer=layer, target=target, **dict(options))
+    with FORWARD_TURNS.turn():  # a few at a time: each holds a pass's activations and their gradients
+        return explain(_model, _x, method, layer=layer, target=target, **dict(options))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def trained_explanation(model_id: int, image_digest: str, method: str, layer: str | None, target: int | None,
                         _model: torch.nn.Module, _x: torch.Tensor) -> Explanation:
     """One map of a mini trained here (``model_id`` names it: the server never reuses an id)."""
-    return explain(_model, _x, method, layer=layer, target=target)
+    with FORWARD_TURNS.turn():
+        return explain(_model, _x, method, layer=layer, target=target)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def trained_pointing_game(model_id: int, layer: str, _model: torch.nn.Module, _images: torch.Tensor,
                           _boxes: torch.Tensor, _labels: torch.Tensor) -> PointingGame:
     """The pointing game on the model's whole test split, once per (model, layer) for every session."""
-    return pointing_game(_model, _images, _boxes, _labels, layer=layer)
+    with FORWARD_TURNS.turn():
+        return pointing_game(_model, _images, _boxes, _labels, layer=layer)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def dense(network: Network, image_digest: str, scales: tuple[int, ...], flips: bool, _model: torch.nn.Module,
           _image: Image.Image) -> MultiScale:
-    return multiscale_scores(_model, _image, scales=scales, flips=flips)
+    with FORWARD_TURNS.turn():
+        return multiscale_scores(_model, _image, scales=scales, flips=flips)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def effective_field(network: Network, layer: str, input_size: tuple[int, int], samples: int,
                     _model: torch.nn.Module) -> EffectiveField:
-    return effective_receptive_field(_model, layer, input_size=input_size, samples=samples)
+    with FORWARD_TURNS.turn():
+        return effective_receptive_field(_model, layer, input_size=input_size, samples=samples)
 
 
 @st.cache_resource(show_spinner=False)
@@ -115,7 +124,8 @@ def unit(key: GalleryKey, model: torch.nn.Module,
     if found is not None:
         return found
     _, layer, channel, steps, size, seed = key
-    result = visualize_channel(model, layer, channel, steps=steps, size=size, seed=seed, progress=on_progress)
+    with FORWARD_TURNS.turn():
+        result = visualize_channel(model, layer, channel, steps=steps, size=size, seed=seed, progress=on_progress)
     store, lock = _gallery_store()
     with lock:
         store[key] = result

@@ -142,8 +142,12 @@ def _trained_model() -> int | None:
         return None
     if st.session_state.get(training.TRAINED_KEY) not in entries:
         st.session_state[training.TRAINED_KEY] = next(iter(entries))
-    return st.selectbox("Trained model", list(entries), key=training.TRAINED_KEY,
-                        format_func=lambda model_id: training.sidebar_label(entries[model_id]))
+    chosen = st.selectbox("Trained model", list(entries), key=training.TRAINED_KEY,
+                          format_func=lambda model_id: training.sidebar_label(entries[model_id]))
+    # The sidebar's select box cuts a label this long after ~25 characters, and the part a class wants to
+    # read (dataset, accuracy) is at its end: the whole label again, as text that wraps.
+    st.caption(training.sidebar_label(entries[chosen]))
+    return chosen
 
 
 def _weights() -> tuple[str, int, str]:

@@ -113,6 +113,16 @@ def test_compare_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["b"]["batch_norm"] is True and data["totals"]["params"]["delta"] == 8448
 
 
+def test_compare_says_equal_values_are_equal(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _run(capsys, "compare", "A", "E")[1]
+    assert "+0" not in out and "1.000" not in out  # the head is the same in A and E: no "+0", no "1.000"
+    head = next(line for line in out.splitlines() if line.startswith("head"))
+    assert head.split()[:5] == ["head", "same", "equal", "equal", "equal"]
+    assert "+4,719,616" in out  # conv4_3 and conv4_4 added: exact digits, signed
+    params = next(line for line in _run(capsys, "compare", "D", "D")[1].splitlines() if line.startswith("params"))
+    assert params.split() == ["params", "138,357,544", "138,357,544", "equal", "same"]
+
+
 def test_diagram_dot(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = _run(capsys, "diagram", "B", "--collapsed")
     assert status == 0 and out.startswith("digraph vgg_B {") and "cluster_" not in out

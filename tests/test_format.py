@@ -1,4 +1,4 @@
-from vgg.format import count, nbytes, shape, signed
+from vgg.format import count, difference, exact, nbytes, shape, signed
 
 
 def test_formatting():
@@ -9,3 +9,9 @@ def test_formatting():
     assert nbytes(512) == "512 B"
     assert signed(10_000_000) == "+10.00 M" and signed(-2048, nbytes) == "-2.0 KiB" and signed(0) == "0"
     assert shape((1, 64, 224, 224)) == "1 × 64 × 224 × 224"
+
+
+def test_a_difference_says_equal_for_no_change_and_uses_a_real_minus():
+    assert difference(0) == "equal" and difference(0.0, exact) == "equal" and difference(None) == ""
+    assert difference(10_000_000) == "+10.00 M" and difference(-2048, nbytes) == "\u22122.0 KiB"
+    assert difference(-37_184, exact) == "\u221237,184" and exact(132_863_336) == "132,863,336"

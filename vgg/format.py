@@ -47,6 +47,23 @@ def signed(value: float, formatter: Callable[[float], str] = count) -> str:
     return ("+" if value > 0 else "") + formatter(value) if value else "0"
 
 
+def exact(value: float) -> str:
+    """Every digit, with thousands separators: 132863336 -> '132,863,336' (tables that are compared digit
+    by digit, such as the command line's)."""
+    return f"{value:,}"
+
+
+def difference(value: float | None, formatter: Callable[[float], str] = count) -> str:
+    """A change between two values, for a reader: '+10.00 M', '−2.0 KiB' (a real minus sign), 'equal'
+    when there is none (not '+0': no sign, no arrow, for no change), '' when it is not known."""
+    if value is None:
+        return ""
+    if value == 0:
+        return "equal"
+    text = formatter(abs(value))
+    return f"+{text}" if value > 0 else f"\u2212{text}"
+
+
 def shape(dims: tuple[int, ...]) -> str:
     """(1, 64, 224, 224) -> '1 × 64 × 224 × 224', spaced for prose and captions."""
     return " × ".join(str(d) for d in dims)

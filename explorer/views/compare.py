@@ -4,8 +4,6 @@ through both."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -36,16 +34,6 @@ def _highlight_added(frame: pd.DataFrame) -> pd.io.formats.style.Styler:
     return frame.style.apply(colour, axis=1)
 
 
-def _difference(delta: vgg.Delta, formatter: Callable[[float], str]) -> str:
-    """"+10.00 M", "−2.0 KiB", or "equal": no sign (and no arrow) for no change."""
-    if delta.delta is None:
-        return ""
-    if delta.delta == 0:
-        return "equal"
-    text = formatter(abs(delta.delta))
-    return f"+{text}" if delta.delta > 0 else f"−{text}"
-
-
 def _ratio(delta: vgg.Delta) -> str:
     if delta.ratio is None:
         return ""
@@ -60,7 +48,7 @@ def totals_frame(comparison: vgg.Comparison) -> pd.DataFrame:
         delta = comparison.totals[key]
         rows.append({"Quantity": label, la: "" if delta.a is None else formatter(delta.a),
                      lb: "" if delta.b is None else formatter(delta.b),
-                     f"{lb} − {la}": _difference(delta, formatter),
+                     f"{lb} − {la}": vgg.format.difference(delta.delta, formatter),
                      f"{lb} / {la}": _ratio(delta)})
     return pd.DataFrame(rows)
 
@@ -79,7 +67,7 @@ def _stage_charts(comparison: vgg.Comparison, projector: bool) -> None:
                   for side in (comparison.label_a, comparison.label_b)}
         with column:
             show_chart(charts.grouped_stage_bars(labels, values, title=f"{title} per stage", y_title=title),
-                       key=f"compare_{field}")
+                       key=f"compare_{field}", projector=projector)
 
 
 def render(state: AppState) -> None:

@@ -7,6 +7,7 @@ import json
 
 from vgg.analysis.compare import Comparison, compare
 from vgg.cli._config_args import CONFIG_HELP, add_input_size, analyze_arg, format_table
+from vgg.format import difference, exact
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +31,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _signed(value: int | None) -> str:
-    return "" if value is None else f"{value:+,}"
+    return difference(value, exact)
+
+
+def _ratio(delta: int | None, ratio: float | None) -> str:
+    """B / A, or "same" where the two are equal (as the app's Compare says it)."""
+    if ratio is None:
+        return ""
+    return "same" if delta == 0 else f"{ratio:.3f}"
 
 
 def render(comparison: Comparison) -> str:
@@ -42,7 +50,7 @@ def render(comparison: Comparison) -> str:
     stages = format_table(("Stage", "Changes", "Δ params", "Δ MACs", "Δ depth", "RF at end"),
                           stage_rows, (False, False, True, True, True, True))
     total_rows = [(name, "-" if delta.a is None else f"{delta.a:,}", "-" if delta.b is None else f"{delta.b:,}",
-                   _signed(delta.delta), "" if delta.ratio is None else f"{delta.ratio:.3f}")
+                   _signed(delta.delta), _ratio(delta.delta, delta.ratio))
                   for name, delta in comparison.totals.items()]
     totals = format_table(("Total", la, lb, "Δ", f"{lb} / {la}"), total_rows, (False, True, True, True, True))
     return "\n".join([f"{la} vs {lb} (deltas are {lb} - {la})", "", stages, "", totals])
