@@ -11,6 +11,7 @@ import streamlit as st
 # (Okabe-Ito palette).
 PALETTE = {"conv": "#0072B2", "fc": "#D55E00", "pool": "#009E73", "other": "#999999",
            "a": "#0072B2", "b": "#E69F00", "added": "#CC79A7"}
+DEFAULT_HEIGHT = 380  # px of a chart on a desk; projector mode adds room for its larger type
 # Lines and bars without a colour of their own take these, in order (Okabe-Ito, then grey).
 COLORWAY = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]
 
@@ -51,27 +52,32 @@ _PROJECTOR_CSS = """
 """
 
 
-def projector_enabled() -> bool:
-    return bool(st.session_state.get("projector", False))
-
-
 def apply(*, projector: bool) -> None:
     st.html(_BASE_CSS + (_PROJECTOR_CSS if projector else ""))
 
 
-def show_chart(figure: go.Figure, *, key: str) -> None:
+def show_chart(figure: go.Figure, *, key: str, projector: bool) -> None:
     """Every chart through here: theme=None so our styling (projector fonts included) is not overridden.
 
+    ``projector`` is the page's Projector mode (``AppState.projector``), handed down by the view: the
+    figures themselves are built the same for every screen, so tests and exports read one figure.
     The title is drawn by the page above the chart, where it wraps to the column and follows projector
     mode's type: inside the figure plotly cut long titles off at the top or mid-word.
     """
+    shown = go.Figure(figure)  # the caller's figure keeps its title and its desk-sized fonts
     title = figure.layout.title.text
     if title:
-        shown = go.Figure(figure)  # the caller's figure keeps its title
         shown.update_layout(title=None, margin={"t": 10})
         st.markdown(f"**{html.escape(title.replace('<br>', ' '))}**")
-        figure = shown
-    st.plotly_chart(figure, key=key, theme=None)
+    if projector:
+        _enlarge(shown)
+    st.plotly_chart(shown, key=key, theme=None)
+
+
+def _enlarge(figure: go.Figure) -> None:
+    """Projector mode: bigger fonts, a taller plot for them, thicker lines and markers."""
+    figure.update_layout(height=(figure.layout.height or DEFAULT_HEIGHT) + 120, font={"size": 20})
+    figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
 
 
 def fitted_code(text: str) -> None:
@@ -92,17 +98,16 @@ def show_diagram(source: str) -> None:
     st.graphviz_chart(source, width="stretch")
 
 
-def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
-    """One look for every chart; in projector mode bigger fonts, thicker lines, white background.
+def style_figure(figure: go.Figure, *, height: int = DEFAULT_HEIGHT) -> go.Figure:
+    """One look for every chart (``show_chart`` enlarges it in projector mode).
 
     Every category of a bar chart gets its tick label (plotly drops some when they crowd: fc6 went
     missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
     10M, 100M). The title stays in the figure's layout; ``show_chart`` draws it above the chart.
     """
-    big = projector_enabled()
     figure.update_layout(
-        height=height + (120 if big else 0), margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        font={"size": 20 if big else 13}, template="plotly_white", colorway=COLORWAY,
+        height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        font={"size": 13}, template="plotly_white", colorway=COLORWAY,
         # Above the plot, under the title: inside it the legend hid the tallest bar (fc6), and below it
         # it sat on the layers' tick labels.
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
@@ -113,8 +118,6 @@ def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
     for axis in (figure.layout.xaxis, figure.layout.yaxis):
         if axis.type == "log" and axis.tickvals is None:
             axis.update(dtick=1, tickformat="~s")
-    if big:
-        figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
     return figure
 
 

@@ -11,8 +11,10 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import vgg
 from vgg.train import (
@@ -230,6 +232,22 @@ def test_predict_gets_the_digits_right(trained: vgg.train.TrainResult) -> None:
     data = trained.dataset
     right = sum(loaded.predict(data.test.images[i]).top[0].label == str(int(data.test.labels[i])) for i in range(40))
     assert right >= 24
+
+
+def test_redrawn_test_digits_are_recognised_through_the_drawing_path(trained: vgg.train.TrainResult) -> None:
+    """Test scans drawn large on a canvas (upsampled, then black and white, as a mouse draws) go through
+    digit_from_drawing and the checkpoint's normalisation, the dataset's own, and are mostly recognised."""
+    loaded = load_checkpoint(checkpoint_bytes(trained))
+    data = trained.dataset
+    assert (loaded.mean, loaded.std) == (data.mean, data.std)
+    scans = data.test.images[:40, :1]  # (40, 1, 32, 32): the dataset's upsampled test scans
+    strokes = torch.nn.functional.interpolate(scans, size=(256, 256), mode="bilinear", align_corners=False)
+    right = 0
+    for index, stroke in enumerate(strokes[:, 0]):
+        canvas = Image.fromarray(np.where(stroke.numpy() >= 0.4, 255, 0).astype(np.uint8))
+        drawn = vgg.train.digit_from_drawing(canvas)
+        right += loaded.predict(drawn.pixels).top[0].label == str(int(data.test.labels[index]))
+    assert right >= 24  # chance is 4 of 40
 
 
 class _Evil:

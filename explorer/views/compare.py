@@ -67,7 +67,7 @@ def _stage_charts(comparison: vgg.Comparison, projector: bool) -> None:
                   for side in (comparison.label_a, comparison.label_b)}
         with column:
             show_chart(charts.grouped_stage_bars(labels, values, title=f"{title} per stage", y_title=title),
-                       key=f"compare_{field}")
+                       key=f"compare_{field}", projector=projector)
 
 
 def render(state: AppState) -> None:

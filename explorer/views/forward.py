@@ -86,20 +86,21 @@ def _through_network(result: ForwardResult, report: vgg.Report, projector: bool)
         show_chart(charts.line_through_network(
             relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
             title="Activation sparsity (fraction of zeros after each ReLU)", y_title="fraction"),
-            key="forward_sparsity")
+            key="forward_sparsity", projector=projector)
     with right:
         show_chart(charts.line_through_network(
             rows, {"output elements": [row.activation_elements for row in rows]},
-            title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes")
+            title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes",
+            projector=projector)
 
 
-def _timings(result: ForwardResult, report: vgg.Report) -> None:
+def _timings(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.times]
     figure = charts.per_layer_bars(
         rows, [result.times[row.name] * 1e3 for row in rows],
         title=f"Time per layer on {result.device} (total {result.total_seconds * 1e3:.0f} ms)",
         y_title="ms", only_kinds=("conv", "fc", "pool", "relu", "bn", "lrn", "avgpool", "dropout"))
-    show_chart(figure, key="forward_times")
+    show_chart(figure, key="forward_times", projector=projector)
     for note in result.notes:
         st.info(note)
 
@@ -151,7 +152,7 @@ def render(state: AppState) -> None:
     _feature_maps(result, report, state.projector)
     _through_network(result, report, state.projector)
     st.subheader("Timing")
-    _timings(result, report)
+    _timings(result, report, state.projector)
     _export(state)
 
 

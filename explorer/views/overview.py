@@ -41,7 +41,7 @@ def render(state: AppState) -> None:
         params = charts.per_layer_bars(report.layers, [row.params for row in report.layers],
                                        title="Where the parameters live", y_title="parameters",
                                        only_kinds=("conv", "fc", "bn"))
-        show_chart(params, key="overview_params")
+        show_chart(params, key="overview_params", projector=state.projector)
         fc6 = next((row for row in report.layers if row.paper_name == "fc6"), None)
         if fc6:
             st.markdown(f"**fc6 alone holds {format.count(fc6.params)} of {format.count(totals.params)} "
@@ -50,7 +50,7 @@ def render(state: AppState) -> None:
     with right:
         macs = charts.per_layer_bars(report.layers, [row.macs for row in report.layers],
                                      title="Where the compute goes", y_title="MACs", only_kinds=("conv", "fc"))
-        show_chart(macs, key="overview_macs")
+        show_chart(macs, key="overview_macs", projector=state.projector)
         conv_share = sum(row.macs for row in report.layers if row.kind == "conv") / max(totals.macs, 1)
         st.markdown(f"**The convolutions do {conv_share:.1%} of the multiply-accumulates**: each 3×3 filter "
                     "slides over every position of a large feature map, while an FC layer runs once.")

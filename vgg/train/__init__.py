@@ -2,6 +2,8 @@
 
 - datasets: ``digits_dataset`` (scikit-learn's bundled handwritten digits), ``shapes_dataset``
   (generated shapes with bounding boxes), ``load_dataset(name)``;
+- drawings: ``digit_from_drawing`` turns a digit drawn with a mouse into the digits dataset's 8x8 scan
+  and the network's input, as a test image is made;
 - the network: ``MiniVGG`` (any configuration, widths divided by a factor, a small input);
 - training: ``Recipe`` and ``fit`` (progress callback, stoppable, reproducible on CPU);
 - checkpoints: ``save_checkpoint`` / ``load_checkpoint`` (self-describing, ``weights_only``);
@@ -12,7 +14,17 @@
 """
 
 from vgg.train.checkpoint import TrainedModel, checkpoint_bytes, is_trained_checkpoint, load_checkpoint, save_checkpoint
-from vgg.train.datasets import DATASETS, SHAPE_CLASSES, Dataset, Split, digits_dataset, load_dataset, shapes_dataset
+from vgg.train.datasets import (
+    DATASETS,
+    SHAPE_CLASSES,
+    Dataset,
+    Split,
+    digits_dataset,
+    load_dataset,
+    scans_to_images,
+    shapes_dataset,
+)
+from vgg.train.drawing import DrawnDigit, digit_from_drawing
 from vgg.train.errors import CheckpointError, DatasetError, TrainingError
 from vgg.train.experiments import (
     EXPERIMENTS,
@@ -31,7 +43,10 @@ from vgg.train.trainer import EpochRecord, Progress, Recipe, TrainResult, evalua
 
 __all__ = [  # noqa: RUF022 - grouped by topic
     # data
-    "DATASETS", "SHAPE_CLASSES", "Dataset", "Split", "digits_dataset", "load_dataset", "shapes_dataset",
+    "DATASETS", "SHAPE_CLASSES", "Dataset", "Split", "digits_dataset", "load_dataset", "scans_to_images",
+    "shapes_dataset",
+    # drawings
+    "DrawnDigit", "digit_from_drawing",
     # the mini network
     "MiniVGG", "PAPER_COPIED_LAYERS", "copy_layers", "scale_spec", "weight_layers",
     # training

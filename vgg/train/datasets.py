@@ -32,6 +32,9 @@ DATASETS = (DIGITS, SHAPES)
 DEFAULT_INPUT_SIZE = {DIGITS: 32, SHAPES: 64}  # 32 = 2**5: VGG's five pools end at 1x1
 SHAPE_CLASSES = ("circle", "square", "triangle", "star", "cross", "ring", "diamond", "hexagon")
 MIN_SIZE, MAX_SIZE = 32, 256
+# The digits are UCI optdigits: 32x32 black-and-white bitmaps, each 4x4 block counted into one of 8x8
+# cells (0..16 ink pixels). vgg.train.drawing makes the same scan from a drawing.
+SCAN_SIDE, BITMAP_SIDE, SCAN_LEVELS = 8, 32, 16
 _BUILDING = threading.RLock()  # below 32 px the five pools leave nothing; above 256 training is no longer seconds
 
 
@@ -111,24 +114,34 @@ def _check_size(size: int) -> int:
 def digits_dataset(*, input_size: int = 32, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     """scikit-learn's 1,797 handwritten digits, a stratified split (1,437 train / 360 test at 0.2).
 
-    The 8x8 scans (values 0..16) are scaled to [0, 1], upsampled bilinearly to ``input_size`` and
-    repeated into three channels, because a VGG takes RGB.
+    The 8x8 scans (values 0..16) are scaled to [0, 1], then ``scans_to_images`` makes them
+    ``input_size`` RGB images.
     """
     from sklearn.datasets import load_digits  # ships inside the scikit-learn wheel: no download
     from sklearn.model_selection import train_test_split
 
     _check_size(input_size)
     bunch = load_digits()
-    images = torch.from_numpy(bunch.images.astype(np.float32) / 16.0)  # (1797, 8, 8) in [0, 1]
+    images = torch.from_numpy(bunch.images.astype(np.float32) / SCAN_LEVELS)  # (1797, 8, 8) in [0, 1]
     labels = torch.from_numpy(bunch.target.astype(np.int64))
     train_index, test_index = train_test_split(np.arange(len(labels)), test_size=test_fraction,
                                                random_state=seed, stratify=bunch.target)
-    upsampled = F.interpolate(images.unsqueeze(1), size=(input_size, input_size), mode="bilinear",
-                              align_corners=False).clamp_(0, 1).repeat(1, 3, 1, 1)  # (1797, 3, S, S)
+    upsampled = scans_to_images(images, input_size)  # (1797, 3, S, S)
     train = Split(upsampled[np.sort(train_index)].contiguous(), labels[np.sort(train_index)])
     test = Split(upsampled[np.sort(test_index)].contiguous(), labels[np.sort(test_index)])
     mean, std = _channel_stats(train.images)
     return Dataset(DIGITS, tuple(str(digit) for digit in range(10)), train, test, input_size, seed, mean, std)
+
+
+def scans_to_images(scans: torch.Tensor, input_size: int) -> torch.Tensor:
+    """(N, 8, 8) scans in [0, 1] -> (N, 3, S, S) as the digits dataset feeds them: upsampled bilinearly
+    and repeated into three channels, because a VGG takes RGB. The dataset's images and a drawing
+    (``vgg.train.drawing``) both pass through here, so they reach the network alike."""
+    if scans.ndim != 3 or tuple(scans.shape[1:]) != (SCAN_SIDE, SCAN_SIDE):
+        raise DatasetError(f"Scans are (N, {SCAN_SIDE}, {SCAN_SIDE}); got {tuple(scans.shape)}.")
+    size = (_check_size(input_size),) * 2
+    return F.interpolate(scans.float().unsqueeze(1), size=size, mode="bilinear",
+                         align_corners=False).clamp_(0, 1).repeat(1, 3, 1, 1)
 
 
 @functools.cache
