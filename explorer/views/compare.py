@@ -34,12 +34,6 @@ def _highlight_added(frame: pd.DataFrame) -> pd.io.formats.style.Styler:
     return frame.style.apply(colour, axis=1)
 
 
-def _ratio(delta: vgg.Delta) -> str:
-    if delta.ratio is None:
-        return ""
-    return "same" if delta.delta == 0 else f"{delta.ratio:.2f}×"
-
-
 def totals_frame(comparison: vgg.Comparison) -> pd.DataFrame:
     """Each whole-network quantity for A and for B side by side, the difference B − A, and the ratio."""
     la, lb = comparison.label_a, comparison.label_b
@@ -48,8 +42,8 @@ def totals_frame(comparison: vgg.Comparison) -> pd.DataFrame:
         delta = comparison.totals[key]
         rows.append({"Quantity": label, la: "" if delta.a is None else formatter(delta.a),
                      lb: "" if delta.b is None else formatter(delta.b),
-                     f"{lb} − {la}": vgg.format.difference(delta.delta, formatter),
-                     f"{lb} / {la}": _ratio(delta)})
+                     f"{lb} − {la}": format.difference(delta.delta, formatter),
+                     f"{lb} / {la}": format.ratio(delta.b, delta.a)})
     return pd.DataFrame(rows)
 
 
