@@ -6,6 +6,7 @@ import html
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 # Colours that stay distinct on a washed-out projector and for the common colour-vision deficiencies
 # (Okabe-Ito palette).
@@ -28,6 +29,10 @@ _BASE_CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 /* A diagram stretched to the width keeps to the screen's height (the page's heading sits above it). */
 [data-testid="stGraphVizChart"] svg { max-height: max(340px, calc(100vh - 330px)); }
+/* Diagrams stacked one above the other (Compare's A and B) each take half a screen where that is tall
+   enough (both in view at 1920x1080), and at least 34rem, which keeps VGG19's 14 pt text above 14 px
+   on screen at 1280x720: capped like the one above, it was drawn at 9-10 px. */
+[class*="st-key-stacked_diagram_"] [data-testid="stGraphVizChart"] svg { max-height: max(calc(50vh - 3rem), 34rem); }
 </style>
 """
 
@@ -80,6 +85,13 @@ def _enlarge(figure: go.Figure) -> None:
     figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
 
 
+def side_by_side(spec: int | list[int], *, projector: bool) -> list[DeltaGenerator]:
+    """Columns (``st.columns(spec)``) on a desk; on a projector the same areas one above the other, as wide
+    as the page: in half its width a chart's layer labels and a table's columns did not fit the large type."""
+    count = spec if isinstance(spec, int) else len(spec)
+    return [st.container() for _ in range(count)] if projector else list(st.columns(spec))
+
+
 def fitted_code(text: str) -> None:
     """A fixed-width table (torchinfo's summary) whose type shrinks until its longest line fits the column:
     wrapping would break its columns, and a sideways scroll hides them."""
@@ -91,18 +103,26 @@ def fitted_code(text: str) -> None:
             f"{html.escape(text)}</pre></div>")
 
 
-def show_diagram(source: str) -> None:
+def show_diagram(source: str, *, stacked_key: str | None = None) -> None:
     """A diagram of vgg.diagram's stage layout, as large as the page's width and the screen's height allow
     (the CSS above caps its height): the whole of VGG19 with its 14 pt text at 15 px or more from
-    1280x720 up."""
-    st.graphviz_chart(source, width="stretch")
+    1280x720 up, under the page's heading.
+
+    ``stacked_key`` (unique on the page) marks one of several diagrams stacked one above the other, each
+    under a label of its own rather than under the page's heading: it may be taller (see the CSS).
+    """
+    if stacked_key is None:
+        st.graphviz_chart(source, width="stretch")
+        return
+    with st.container(key=f"stacked_diagram_{stacked_key}"):
+        st.graphviz_chart(source, width="stretch")
 
 
 def style_figure(figure: go.Figure, *, height: int = DEFAULT_HEIGHT) -> go.Figure:
     """One look for every chart (``show_chart`` enlarges it in projector mode).
 
-    Every category of a bar chart gets its tick label (plotly drops some when they crowd: fc6 went
-    missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
+    Every category of a bar or line chart gets its tick label (plotly drops some when they crowd: fc6
+    went missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
     10M, 100M). The title stays in the figure's layout; ``show_chart`` draws it above the chart.
     """
     figure.update_layout(
@@ -122,12 +142,13 @@ def style_figure(figure: go.Figure, *, height: int = DEFAULT_HEIGHT) -> go.Figur
 
 
 def _label_every_category(figure: go.Figure) -> None:
-    """Pin a tick to every category of the bar traces, so none is skipped; plotly tilts them to fit."""
+    """Pin a tick to every category of the bar and line traces (layers along the network), so none is
+    skipped: plotly drops every other one when they crowd, as it did on a projector's 1280 px."""
     for letter in ("x", "y"):
         categories: dict[str, None] = {}
         for trace in figure.data:
             horizontal = getattr(trace, "orientation", None) == "h"
-            if trace.type != "bar" or (letter == "x") == horizontal:
+            if trace.type not in ("bar", "scatter") or (letter == "x") == horizontal:
                 continue
             categories |= dict.fromkeys(value for value in (getattr(trace, letter) or ()) if isinstance(value, str))
         if categories:

@@ -12,7 +12,7 @@ from explorer import charts, resources
 from explorer.services import run_side_by_side
 from explorer.sidebar import choose_b, follow_sidebar_with_b, model_choice_widgets
 from explorer.state import AppState
-from explorer.style import PALETTE, show_chart, show_diagram
+from explorer.style import PALETTE, show_chart, show_diagram, side_by_side
 from explorer.tables import show_table
 from vgg import format
 
@@ -60,7 +60,7 @@ def _totals(comparison: vgg.Comparison) -> None:
 def _stage_charts(comparison: vgg.Comparison, projector: bool) -> None:
     labels = [stage.label for stage in comparison.stages]
     sides = {"params": "Parameters", "macs": "MACs", "activation_bytes": "Activation bytes"}
-    columns = [st.container() for _ in sides] if projector else st.columns(len(sides))
+    columns = side_by_side(len(sides), projector=projector)
     for column, (field, title) in zip(columns, sides.items(), strict=True):
         values = {side: [getattr(stage, field).a if side == comparison.label_a else getattr(stage, field).b
                          for stage in comparison.stages]
@@ -99,9 +99,9 @@ def render(state: AppState) -> None:
     _stage_charts(comparison, state.projector)
     with st.expander("Diagrams with the changed layers highlighted", expanded=False):
         st.markdown(f"**{la}**")
-        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source)
+        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source, stacked_key="a")
         st.markdown(f"**{lb}**")
-        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source)
+        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source, stacked_key="b")
     if st.toggle("Run the same image through both", key="compare_run_image",
                  help="Builds both real models (hundreds of MB each); the analysis above needs none."):
 

@@ -16,8 +16,9 @@ from explorer import charts, resources, training
 from explorer.image_input import ChosenImage, choose_image
 from explorer.services import load_model, precision_cost, run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
-from explorer.style import show_chart
+from explorer.style import show_chart, side_by_side
 from vgg import format
+from vgg.analysis import LEADING_KINDS
 from vgg.vision import ForwardResult, PreprocessSteps, channel_stats, feature_grid, layer_stats, preprocess_steps
 
 TITLE = "Forward pass"
@@ -80,8 +81,10 @@ def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) ->
 def _through_network(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     stats = {stat.path: stat for stat in layer_stats(result.features)}
     relus = [row for row in report.layers if row.name in stats and row.kind == "relu"]
-    rows = report.layers
-    left, right = (st.container(), st.container()) if projector else st.columns(2)
+    # One point per layer as the diagram draws them: BN, ReLU and dropout keep the size, and with them
+    # VGG19-BN's 61 labels did not fit under a projector's chart.
+    rows = [row for row in report.layers if row.kind in LEADING_KINDS]
+    left, right = side_by_side(2, projector=projector)
     with left:
         show_chart(charts.line_through_network(
             relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import charts, resources
 from explorer.state import AppState
-from explorer.style import show_chart
+from explorer.style import show_chart, side_by_side
 from vgg import format
 
 TITLE = "Overview"
@@ -35,8 +35,7 @@ def render(state: AppState) -> None:
     fourth.metric("Share of parameters in FC layers", f"{totals.fc_param_share:.0%}")
     st.caption("MACs count multiply-accumulates of Conv2d and Linear without bias, BN, ReLU or pooling, as "
                "torchvision's published `_ops`; FLOPs = 2 × MACs, as `torch.utils.flop_counter`.")
-    # On a projector each chart takes the page's width, so every layer's label fits under its bar.
-    left, right = (st.container(), st.container()) if state.projector else st.columns(2)
+    left, right = side_by_side(2, projector=state.projector)
     with left:
         params = charts.per_layer_bars(report.layers, [row.params for row in report.layers],
                                        title="Where the parameters live", y_title="parameters",

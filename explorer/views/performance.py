@@ -17,7 +17,8 @@ import vgg
 from explorer import charts, perf_charts, resources
 from explorer.services import load_model, weights_choice
 from explorer.state import AppState
-from explorer.style import show_chart
+from explorer.style import show_chart, side_by_side
+from explorer.tables import show_table
 from vgg import format
 from vgg.perf import BenchReport, DeviceInfo, LayerProfile, Roofline, describe_device, layout_of, run_bench
 
@@ -123,7 +124,7 @@ def _results(report: BenchReport, projector: bool) -> None:
     third.metric(f"Matmul probe ({profile.precision})", f"{reference:,.1f} GFLOP/s" if reference else "n/a",
                  help=f"A {probe.size}×{probe.size} matmul: what this device delivers on dense work" if probe else None)
     fourth.metric("Of the probe", f"{profile.gflops / reference:.0%}" if reference else "n/a")
-    left, right = st.columns([3, 2])
+    left, right = side_by_side([3, 2], projector=projector)
     with left:
         show_chart(perf_charts.time_vs_macs(profile.layers, title="Time against MACs, per layer"),
                    key="perf_time_vs_macs", projector=projector)
@@ -169,8 +170,7 @@ def _roofline(line: Roofline, projector: bool) -> None:
     roof = line.roof
     st.subheader(f"Roofline: {line.fraction:.0%} of what the hardware allows")
     st.markdown(line.sentence())
-    # Beside each other on a wide screen; one above the other on a projector, where the table needs the width.
-    chart_area, table_area = (st.container(), st.container()) if projector else st.columns([3, 2])
+    chart_area, table_area = side_by_side([3, 2], projector=projector)
     with chart_area:
         show_chart(perf_charts.roofline_chart(line, title=f"Roofline, {roof.precision}, batch {line.batch_size}"),
                    key="perf_roofline", projector=projector)
@@ -194,7 +194,7 @@ def _sweep(report: BenchReport, projector: bool) -> None:
     sweep = report.sweep
     st.subheader("Throughput over batch sizes")
     if sweep.points:
-        left, right = st.columns(2)
+        left, right = side_by_side(2, projector=projector)
         with left:
             show_chart(perf_charts.sweep_lines(sweep, metric="images_per_second", title="Images per second",
                                                y_title="images/s"), key="perf_throughput",
@@ -208,7 +208,7 @@ def _sweep(report: BenchReport, projector: bool) -> None:
                                "Estimated memory": format.nbytes(p.estimated_bytes),
                                "Measured memory": format.nbytes(p.measured_bytes) if p.measured_bytes is not None
                                else "n/a"} for p in sweep.points])
-        st.dataframe(frame, hide_index=True, key="perf_sweep", column_config={
+        show_table(frame, key="perf_sweep", projector=projector, column_config={
             "ms per batch": st.column_config.NumberColumn(format="%.1f"),
             "Images/s": st.column_config.NumberColumn(format="%.2f"),
             "GFLOP/s": st.column_config.NumberColumn(format="%.1f")})
@@ -233,7 +233,7 @@ def _memory(state: AppState, report: BenchReport | None) -> None:
     third.metric("Every activation kept", format.nbytes(totals.activation_bytes),
                  help="What keeping every layer's output takes (the Forward pass view does)")
     fourth.metric("Training step (Adam)", format.nbytes(totals.training_adam.total))
-    left, right = st.columns(2)
+    left, right = side_by_side(2, projector=state.projector)
     with left:
         show_chart(charts.per_layer_bars(analysis.layers, [row.activation_bytes / 2**20 for row in analysis.layers],
                                          title="Activation memory per layer (output, batch 1)", y_title="MiB",
@@ -245,7 +245,7 @@ def _memory(state: AppState, report: BenchReport | None) -> None:
         training = pd.DataFrame({"Training step": list(parts)} | {
             name: [format.nbytes(getattr(estimate, field)) for field in parts.values()]
             for name, estimate in (("SGD + momentum", totals.training_sgd), ("Adam", totals.training_adam))})
-        st.dataframe(training, hide_index=True, key="perf_training")
+        show_table(training, key="perf_training", projector=state.projector)
         st.caption("One training step of batch 1 in fp32: no mixed precision, no gradient checkpointing; allocator "
                    "overhead and cuDNN workspace are not included. Measured figures for inference are in the "
                    "throughput table" + (" above." if report is not None else " once the benchmark has run."))

@@ -111,7 +111,7 @@ def _stages_diagram(report: Report, stages: tuple[StageSummary, ...], units: tup
     )
     first_input = report.layers[0].input_shape
     ends = {"shape": "box", "style": "rounded", "fillcolor": END_FILL}
-    graph.node("input", f"input\\n{format_shape(first_input[1:])}", tooltip=f"input {format_shape(first_input)} "
+    graph.node("input", f"input {format_shape(first_input[1:])}", tooltip=f"input {format_shape(first_input)} "
                "(N×C×H×W)", **ends)
     columns = [[unit for unit in units if unit.stage == stage.stage] for stage in stages]
     for stage, column in zip(stages, columns, strict=True):
