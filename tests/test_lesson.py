@@ -94,6 +94,13 @@ def test_fc6_has_25088_inputs_and_the_classifier_completes_the_totals():
     assert forward.flow[-2] == ("torch.flatten(x, 1)", (1, 25088)) and forward.shape == (1, 1000)
 
 
+@pytest.mark.parametrize(("size", "says"), [((224, 224), "already are 7 × 7"), ((320, 320), "are 10 × 10, which it "
+                                             "averages"), ((64, 64), "only 2 × 2, which it stretches")])
+def test_avgpool_says_what_it_does_at_the_input_size(size, says):
+    avgpool = lesson_of(vgg.analyze("D", input_size=size)).of(Stage.VGG_INIT)[1]
+    assert says in avgpool.text and avgpool.shape == (1, 512, 7, 7)
+
+
 REAL_FUNCTIONS = {"vgg19_bn": vgg.vgg19_bn, "vgg11": vgg.vgg11, "_vgg": vgg._vgg, "make_layers": vgg.make_layers,
                   "VGG.__init__": vgg.VGG.__init__, "VGG.reset_parameters": vgg.VGG.reset_parameters}
 

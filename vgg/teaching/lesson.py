@@ -146,6 +146,11 @@ def _modules(model: VGG) -> Iterable[tuple[str, nn.Module]]:
     yield from ((f"classifier.{i}", m) for i, m in enumerate(model.classifier))
 
 
+def _rows(report: Report, sequential: str) -> list[LayerRow]:
+    """The report's rows of ``features`` or ``classifier``, in order."""
+    return [row for row in report.layers if row.name.startswith(f"{sequential}.")]
+
+
 def _appended(rows: Sequence[LayerRow], model: VGG) -> tuple[Appended, ...]:
     modules = dict(_modules(model))
     return tuple(Appended(row.name, row.paper_name, repr(modules[row.name]), row.output_shape, row.params, row.macs)
@@ -202,7 +207,7 @@ _MODULES_PER_ENTRY = {"lrn": 1, "pool": 1}  # a conv appends conv, (bn), relu
 
 def _make_layers_steps(report: Report, model: VGG) -> list[LessonStep]:
     spec, bn = report.spec, report.batch_norm
-    rows = [row for row in report.layers if row.name.startswith("features.")]
+    rows = _rows(report, "features")
     source = make_layers_listing()
     cfg = f'cfgs["{report.network.config}"]' if report.network.config in cfgs else "cfg"
     input_shape = (report.batch_size, 3, *report.input_size)
@@ -261,19 +266,13 @@ def _entry_text(entry: LayerSpec, rows: Sequence[LayerRow], before: int, bn: boo
 
 def _vgg_init_steps(report: Report, model: VGG, last: LessonStep) -> list[LessonStep]:
     source = vgg_init_listing()
-    features = [row for row in report.layers if row.name.startswith("features.")]
+    features = _rows(report, "features")
     avgpool, fc6 = report.layer("avgpool"), report.layer("fc6")
-    classifier = [row for row in report.layers if row.name.startswith("classifier.")]
+    classifier = _rows(report, "classifier")
     channels, height, width = avgpool.output_shape[1:]
     in_features = model.classifier[0].in_features
     if in_features != channels * height * width or fc6.input_shape[-1] != in_features:
         raise VGGError(f"fc6 takes {in_features} inputs but avgpool gives {channels}×{height}×{width}.")
-    size = f"{report.input_size[0]} × {report.input_size[1]}"
-    pooled = (f"at {size} the features already are {height} × {width}, so here it changes nothing; a larger image "
-              f"gives larger maps, which it averages down to {height} × {width}"
-              if avgpool.input_shape == avgpool.output_shape else
-              f"at {size} the features are {spaced(avgpool.input_shape[2:])}, which it averages into "
-              f"{height} × {width}")
     hidden, classes = model.classifier[0].out_features, model.classifier[-1].out_features
     dropout = model.classifier[2].p
     params = last.params_so_far + sum(row.params for row in classifier)
@@ -288,7 +287,8 @@ def _vgg_init_steps(report: Report, model: VGG, last: LessonStep) -> list[Lesson
                    built_until=last.built_until),
         LessonStep(Stage.VGG_INIT, "VGG.__init__", "VGG.__init__: self.avgpool",
                    f"`AdaptiveAvgPool2d(({height}, {width}))` gives {height} × {width} maps whatever the input "
-                   f"size: {pooled}. That is what lets one classifier take images of any size.",
+                   f"size: {_pooled(avgpool, report.input_size)}. That is what lets one classifier take images of "
+                   "any size.",
                    (highlight(source, "self.avgpool = "),), appended=_appended([avgpool], model),
                    shape=avgpool.output_shape, params_so_far=last.params_so_far, macs_so_far=last.macs_so_far,
                    built_until=avgpool.name),
@@ -302,6 +302,18 @@ def _vgg_init_steps(report: Report, model: VGG, last: LessonStep) -> list[Lesson
                    appended=_appended(classifier, model), shape=classifier[-1].output_shape,
                    params_so_far=params, macs_so_far=macs, built_until=classifier[-1].name),
     ]
+
+
+def _pooled(avgpool: LayerRow, input_size: tuple[int, int]) -> str:
+    """What the adaptive avgpool does to the features at this input size, in words."""
+    size, features = f"{input_size[0]} × {input_size[1]}", spaced(avgpool.input_shape[2:])
+    pooled = spaced(avgpool.output_shape[2:])
+    if avgpool.input_shape == avgpool.output_shape:
+        return (f"at {size} the features already are {pooled}, so here it changes nothing; a larger image gives "
+                f"larger maps, which it averages down to {pooled}")
+    if min(avgpool.input_shape[2:]) < min(avgpool.output_shape[2:]):  # a window covers one or two inputs
+        return f"at {size} the features are only {features}, which it stretches to {pooled} by repeating values"
+    return f"at {size} the features are {features}, which it averages into {pooled}"
 
 
 def _init_step(report: Report, model: VGG, last: LessonStep) -> LessonStep:
@@ -338,7 +350,7 @@ def init_groups(model: VGG) -> tuple[InitGroup, ...]:
 
 
 def _forward_step(report: Report, last: LessonStep) -> LessonStep:
-    features = [row for row in report.layers if row.name.startswith("features.")][-1]
+    features = _rows(report, "features")[-1]
     flow = (("x", (report.batch_size, 3, *report.input_size)), ("self.features(x)", features.output_shape),
             ("self.avgpool(x)", report.layer("avgpool").output_shape),
             ("torch.flatten(x, 1)", report.layer("fc6").input_shape),
