@@ -6,15 +6,12 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from explorer.style import PALETTE, style_figure
+from explorer.style import PALETTE, group_colour, style_figure
 from vgg.analysis import LayerRow, group_units
-from vgg.arch import kind_group
+from vgg.arch import LayerGroup, kind_group
 
-_GROUP_LABEL = {"conv": "Convolution", "fc": "Fully connected", "pool": "Pooling", "other": "Other"}
-
-
-def _group(kind: str) -> str:
-    return kind_group(kind).value  # the library's one kind -> group table
+_GROUP_LABEL = {LayerGroup.CONV: "Convolution", LayerGroup.FC: "Fully connected", LayerGroup.POOL: "Pooling",
+                LayerGroup.OTHER: "Other"}
 
 
 def per_layer_bars(rows: Sequence[LayerRow], values: Sequence[float], *, title: str, y_title: str,
@@ -26,10 +23,10 @@ def per_layer_bars(rows: Sequence[LayerRow], values: Sequence[float], *, title: 
     column = _unit_heads(rows)
     chosen = [(row, value) for row, value in zip(rows, values, strict=True) if row.kind in only_kinds]
     figure = go.Figure()
-    for group in dict.fromkeys(_group(row.kind) for row, _ in chosen):
-        members = [(row, value) for row, value in chosen if _group(row.kind) == group]
+    for group in dict.fromkeys(kind_group(row.kind) for row, _ in chosen):  # the library's kind -> group table
+        members = [(row, value) for row, value in chosen if kind_group(row.kind) == group]
         figure.add_bar(x=[column[row.name] for row, _ in members], y=[value for _, value in members],
-                       name=_GROUP_LABEL[group], marker_color=PALETTE[group],
+                       name=_GROUP_LABEL[group], marker_color=group_colour(group),
                        customdata=[[row.paper_name, row.name] for row, _ in members],
                        hovertemplate="%{customdata[0]} (%{customdata[1]}): %{y:,}<extra></extra>")
     order = list(dict.fromkeys(column[row.name] for row, _ in chosen))
@@ -64,7 +61,7 @@ def grouped_stage_bars(stages: Sequence[str], sides: dict[str, Sequence[float]],
 
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[float], *, title: str, x_title: str,
-                    colour: str = PALETTE["conv"]) -> go.Figure:
+                    colour: str = group_colour(LayerGroup.CONV)) -> go.Figure:
     figure = go.Figure(go.Bar(x=list(values), y=list(labels), orientation="h", marker_color=colour,
                               text=[f"{v:.1%}" for v in values], textposition="auto"))
     figure.update_layout(title=title, xaxis_title=x_title, yaxis={"autorange": "reversed"})

@@ -8,10 +8,19 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from vgg.analysis import GROUP_COLOUR, HIGHLIGHT_FILL
+from vgg.arch import LayerGroup
+
 # Colours that stay distinct on a washed-out projector and for the common colour-vision deficiencies
-# (Okabe-Ito palette).
-PALETTE = {"conv": "#0072B2", "fc": "#D55E00", "pool": "#009E73", "other": "#999999",
-           "a": "#0072B2", "b": "#E69F00", "added": "#CC79A7"}
+# (Okabe-Ito palette): Compare's two sides, and what it highlights, in the diagram's highlight colour.
+PALETTE = {"a": "#0072B2", "b": "#E69F00", "added": HIGHLIGHT_FILL}
+
+
+def group_colour(group: LayerGroup | str) -> str:
+    """A layer group's colour ("conv" or LayerGroup.CONV), the library's: charts and diagram agree."""
+    return GROUP_COLOUR[LayerGroup(group)]
+
+
 DEFAULT_HEIGHT = 380  # px of a chart on a desk; projector mode adds room for its larger type
 # Lines and bars without a colour of their own take these, in order (Okabe-Ito, then grey).
 COLORWAY = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]
