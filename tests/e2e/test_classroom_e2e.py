@@ -97,7 +97,7 @@ _CLIP_SCRIPT = """
 
 # Plotly figures: every category of a bar or line trace (a layer's name along the network) has its tick
 # label, no two tick labels overlap, and tick labels and the title lie inside the figure.
-_CHART_SCRIPT = """
+_CHART_SCRIPT = r"""
 () => {
   const problems = [];
   for (const plot of document.querySelectorAll('.js-plotly-plot')) {
@@ -117,14 +117,24 @@ _CHART_SCRIPT = """
       const missing = [...labels].filter(label => !drawn.has(label));
       if (missing.length) problems.push(`${name}: ${axis} labels not drawn: ${missing.join(', ')}`);
     }
-    // Labels drawn over each other cannot be read either (61 layers under one projector chart).
+    // Labels drawn over each other cannot be read either (61 layers under one projector chart). Upright
+    // labels must not share screen area; tilted ones (their boxes overlap when they do not) need their
+    // anchors far enough apart across the slant: spacing x sin(angle) at least the text's height.
     for (const axis of ['x', 'y']) {
-      const boxes = [...plot.querySelectorAll(`g.${axis}tick text`)]
-        .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, box]) => box.width > 0)
-        .sort((p, q) => axis === 'x' ? p[1].left - q[1].left : p[1].top - q[1].top);
-      const crowded = boxes.slice(1).filter(([, box], i) => { const prev = boxes[i][1];
-        return Math.min(prev.right, box.right) - Math.max(prev.left, box.left) > 1 &&
-               Math.min(prev.bottom, box.bottom) - Math.max(prev.top, box.top) > 1; }).map(([text]) => text);
+      const labels = [...plot.querySelectorAll(`g.${axis}tick text`)].filter(t => t.getBoundingClientRect().width > 0)
+        .map(t => { const m = t.getScreenCTM(), x = parseFloat(t.getAttribute('x') || 0),
+                          y = parseFloat(t.getAttribute('y') || 0);
+                    const turn = /rotate\((-?[\d.]+)/.exec(t.getAttribute('transform') || '');
+                    return {text: t.textContent, box: t.getBoundingClientRect(), angle: turn ? +turn[1] : 0,
+                            at: axis === 'x' ? m.a * x + m.c * y + m.e : m.b * x + m.d * y + m.f,
+                            height: t.getBBox().height * Math.hypot(m.a, m.b)}; })
+        .sort((p, q) => p.at - q.at);
+      const crowded = labels.slice(1).filter((label, i) => { const prev = labels[i];
+        if (label.angle !== 0) return (label.at - prev.at) * Math.abs(Math.sin(label.angle * Math.PI / 180)) <
+                                      0.9 * Math.min(label.height, prev.height);
+        const a = prev.box, b = label.box;
+        return Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 &&
+               Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1; }).map(label => label.text);
       if (crowded.length) problems.push(`${name}: ${axis} labels drawn over each other: ${crowded.join(', ')}`);
     }
     for (const text of plot.querySelectorAll('g.xtick text, g.ytick text, .gtitle, .g-xtitle text, .g-ytitle text')) {
