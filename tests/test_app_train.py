@@ -128,3 +128,19 @@ def test_a_digit_drawn_on_the_canvas_is_classified_with_the_datasets_classes(dig
     labels = at.dataframe[0].value["Label"].tolist()
     assert len(labels) == 5 and set(labels) <= set("0123456789")
 
+
+def test_the_lessons_forward_pass_runs_the_trained_network(digits_checkpoint: bytes) -> None:
+    """With a model trained here chosen, the Lesson's last step runs that network (its flow of shapes at 32 px,
+    its predictions over the digits) instead of refusing the sidebar's weights."""
+    at = open_train(weights="trained")
+    at.sidebar.file_uploader(key="trained_upload").upload("a_bn.pth", digits_checkpoint, "application/octet-stream")
+    at.query_params["view"] = "Lesson"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    text = " ".join(markdown.value for markdown in at.markdown)
+    assert "The sidebar's weights are a network trained here, **A+BN mini (widths /16) on digits" in text
+    assert "`x` 1 × 3 × 32 × 32" in text and "`classifier` 1 × 10" in text  # the mini's own shapes
+    predictions = [frame.value for frame in at.dataframe if "Label" in frame.value.columns]
+    assert len(predictions) == 1 and set(predictions[0]["Label"]) <= set("0123456789")
+    assert len(predictions[0]) == 5

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import vgg
-from explorer import resources
+from explorer import resources, training
 from explorer.services import run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
 from explorer.tables import show_table
@@ -167,14 +167,22 @@ def _init_section(report: vgg.Report, projector: bool) -> None:
     show_table(pd.DataFrame(rows), key="lesson_init", projector=projector)
 
 
-def _forward_section(state: AppState, report: vgg.Report) -> None:
-    st.subheader("5. The forward pass")
-    st.html(code_block(forward_listing()))
+def _flow(report: vgg.Report) -> str:
+    """x -> features(x) -> avgpool -> flatten -> classifier, each with its shape."""
     last_feature = next(row for row in reversed(report.layers) if row.name.startswith("features."))
     flow = [("x", (1, 3, *report.input_size)), ("features(x)", last_feature.output_shape),
             ("avgpool", report.layer("avgpool").output_shape), ("flatten", report.layer("fc6").input_shape),
             ("classifier", report.layers[-1].output_shape)]
-    st.markdown(" → ".join(f"`{name}` {format.shape(shape)}" for name, shape in flow))
+    return " → ".join(f"`{name}` {format.shape(shape)}" for name, shape in flow)
+
+
+def _forward_section(state: AppState, report: vgg.Report) -> None:
+    st.subheader("5. The forward pass")
+    st.html(code_block(forward_listing()))
+    st.markdown(_flow(report))
+    if state.weights == "trained":  # the sidebar's weights belong to a mini VGG trained here, not to this network
+        _trained_forward(state)
+        return
     if st.toggle("Run it on the current image", key="lesson_run",
                  help="Builds the real model with the sidebar's weights (hundreds of MB)."):
         from explorer.image_input import choose_image
@@ -185,6 +193,28 @@ def _forward_section(state: AppState, report: vgg.Report) -> None:
             result = run_forward(state, state.model, picked, steps)
             st.image(steps.cropped, caption="The input after preprocessing", width=224)
             show_predictions(result, weights_are_random(state))
+
+
+def _trained_forward(state: AppState) -> None:
+    """The same forward() through the mini VGG trained here that the sidebar chose: a network that has learned,
+    on one of its dataset's images (or a drawing), with its own classes."""
+    entry = training.chosen_model(state.trained_model)
+    if entry is None:
+        return
+    trained = entry.trained
+    side = trained.input_size
+    st.markdown(f"The sidebar's weights are a network trained here, **{trained.label}**: "
+                f"{trained.network.label} is built by this same code with its widths divided by "
+                f"{trained.network.width_divisor}, at {side} × {side} px, so the same `forward` runs through it:")
+    st.markdown(_flow(resources.analysis(trained.network.network, (side, side))))
+    picked = training.choose_trained_image(entry, "lesson")
+    if picked is None:
+        return
+    st.image(training.enlarged(picked.pixels, side=160), caption=f"{picked.caption}: what the network sees")
+    x = trained.prepare_images(picked.pixels.unsqueeze(0))  # normalised as in training
+    result = vgg.forward_with_features(trained.model, x, layers=())
+    show_predictions(result, False, k=min(5, len(trained.class_names)), labels=trained.class_names,
+                     projector=state.projector)
 
 
 def render(state: AppState) -> None:
