@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from explorer.style import PALETTE, style_figure
+from explorer.style import group_colour, style_figure
 from vgg.perf import TIME_GROUPS, LayerTime, Roofline, Sweep, time_group
 
 GROUP_LABELS = {"conv": "Convolution", "fc": "Fully connected", "other": "Other (ReLU, pooling, BN, ...)"}
@@ -23,7 +23,7 @@ def time_vs_macs(layers: Sequence[LayerTime], *, title: str) -> go.Figure:
             continue
         figure.add_scatter(
             x=[layer.macs / 1e9 for layer in members], y=[layer.seconds * 1e3 for layer in members], mode="markers",
-            name=GROUP_LABELS[group], marker={"color": PALETTE[group], "size": 10},
+            name=GROUP_LABELS[group], marker={"color": group_colour(group), "size": 10},
             customdata=[[layer.paper_name, layer.name, layer.gflops or 0.0] for layer in members],
             hovertemplate="%{customdata[0]} (%{customdata[1]}): %{x:.3f} GMACs, %{y:.2f} ms, "
                           "%{customdata[2]:.1f} GFLOP/s<extra></extra>")
@@ -57,10 +57,11 @@ def roofline_chart(line: Roofline, *, title: str) -> go.Figure:
     low, high = min(min(intensities), roof.ridge) / 4, max(max(intensities), roof.ridge) * 4
     figure = go.Figure()
     figure.add_scatter(x=[low, roof.ridge], y=[roof.bandwidth_gbs * low, roof.peak_gflops], mode="lines",
-                       name=f"memory roof {roof.bandwidth_gbs:,.1f} GB/s", line={"color": PALETTE["fc"], "width": 3})
+                       name=f"memory roof {roof.bandwidth_gbs:,.1f} GB/s",
+                       line={"color": group_colour("fc"), "width": 3})
     figure.add_scatter(x=[roof.ridge, high], y=[roof.peak_gflops, roof.peak_gflops], mode="lines",
                        name=f"compute roof {roof.peak_gflops:,.0f} GFLOP/s",
-                       line={"color": PALETTE["conv"], "width": 3})
+                       line={"color": group_colour("conv"), "width": 3})
     for group in ("conv", "fc"):
         members = [layer for layer in layers if time_group(layer.kind) == group]
         if not members:
@@ -69,7 +70,7 @@ def roofline_chart(line: Roofline, *, title: str) -> go.Figure:
             x=[layer.intensity for layer in members], y=[layer.achieved_gflops for layer in members],
             mode="markers+text", text=[layer.paper_name for layer in members], name=GROUP_LABELS[group],
             textposition=_label_positions([layer.intensity for layer in members]),
-            marker={"color": PALETTE[group], "size": 10, "line": {"color": "white", "width": 1}},
+            marker={"color": group_colour(group), "size": 10, "line": {"color": "white", "width": 1}},
             customdata=[[layer.name, layer.limit, (layer.fraction or 0.0)] for layer in members],
             hovertemplate="%{text} (%{customdata[0]}): %{x:,.1f} FLOP/byte, %{y:,.1f} GFLOP/s, "
                           "%{customdata[1]}-bound, %{customdata[2]:.0%} of its bound<extra></extra>")

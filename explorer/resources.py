@@ -23,6 +23,7 @@ from explorer.uploads import UploadStore, UploadTooLarge
 from explorer.weights_choice import CheckpointWeights, ImageNetWeights, RandomWeights, WeightsChoice
 from vgg.arch import load_state_dict_with_progress
 from vgg.perf import converted_copy
+from vgg.teaching import Lesson, lesson_of
 
 MAX_CACHED_MODELS = 2  # VGG19-BN is 575 MB of fp32 weights; two keep the app under about 1.3 GB
 REFERENCE_SIZE = (224, 224)  # every model is judged at the paper's crop, the size every view can run it at
@@ -43,6 +44,16 @@ def _network(choice: ModelChoice | vgg.Network) -> vgg.Network:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _analysis(network: vgg.Network, input_size: tuple[int, int]) -> vgg.Report:
     return vgg.analyze(network, input_size=input_size)
+
+
+def lesson(choice: ModelChoice | vgg.Network, input_size: tuple[int, int]) -> Lesson:
+    """The Lesson's steps for the network, with the numbers of its analysis at ``input_size``."""
+    return _lesson(_network(choice), tuple(input_size))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _lesson(network: vgg.Network, input_size: tuple[int, int]) -> Lesson:
+    return lesson_of(_analysis(network, input_size))
 
 
 def torchinfo_text(choice: ModelChoice | vgg.Network, input_size: tuple[int, int]) -> str:

@@ -6,11 +6,22 @@ import html
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from vgg.analysis import GROUP_COLOUR, HIGHLIGHT_FILL
+from vgg.arch import LayerGroup
 
 # Colours that stay distinct on a washed-out projector and for the common colour-vision deficiencies
-# (Okabe-Ito palette).
-PALETTE = {"conv": "#0072B2", "fc": "#D55E00", "pool": "#009E73", "other": "#999999",
-           "a": "#0072B2", "b": "#E69F00", "added": "#CC79A7"}
+# (Okabe-Ito palette): Compare's two sides, and what it highlights, in the diagram's highlight colour.
+PALETTE = {"a": "#0072B2", "b": "#E69F00", "added": HIGHLIGHT_FILL}
+
+
+def group_colour(group: LayerGroup | str) -> str:
+    """A layer group's colour ("conv" or LayerGroup.CONV), the library's: charts and diagram agree."""
+    return GROUP_COLOUR[LayerGroup(group)]
+
+
+DEFAULT_HEIGHT = 380  # px of a chart on a desk; projector mode adds room for its larger type
 # Lines and bars without a colour of their own take these, in order (Okabe-Ito, then grey).
 COLORWAY = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999"]
 
@@ -27,6 +38,10 @@ _BASE_CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 /* A diagram stretched to the width keeps to the screen's height (the page's heading sits above it). */
 [data-testid="stGraphVizChart"] svg { max-height: max(340px, calc(100vh - 330px)); }
+/* Diagrams stacked one above the other (Compare's A and B) each take half a screen where that is tall
+   enough (both in view at 1920x1080), and at least 34rem, which keeps VGG19's 14 pt text above 14 px
+   on screen at 1280x720: capped like the one above, it was drawn at 9-10 px. */
+[class*="st-key-stacked_diagram_"] [data-testid="stGraphVizChart"] svg { max-height: max(calc(50vh - 3rem), 34rem); }
 </style>
 """
 
@@ -51,27 +66,39 @@ _PROJECTOR_CSS = """
 """
 
 
-def projector_enabled() -> bool:
-    return bool(st.session_state.get("projector", False))
-
-
 def apply(*, projector: bool) -> None:
     st.html(_BASE_CSS + (_PROJECTOR_CSS if projector else ""))
 
 
-def show_chart(figure: go.Figure, *, key: str) -> None:
+def show_chart(figure: go.Figure, *, key: str, projector: bool) -> None:
     """Every chart through here: theme=None so our styling (projector fonts included) is not overridden.
 
+    ``projector`` is the page's Projector mode (``AppState.projector``), handed down by the view: the
+    figures themselves are built the same for every screen, so tests and exports read one figure.
     The title is drawn by the page above the chart, where it wraps to the column and follows projector
     mode's type: inside the figure plotly cut long titles off at the top or mid-word.
     """
+    shown = go.Figure(figure)  # the caller's figure keeps its title and its desk-sized fonts
     title = figure.layout.title.text
     if title:
-        shown = go.Figure(figure)  # the caller's figure keeps its title
         shown.update_layout(title=None, margin={"t": 10})
         st.markdown(f"**{html.escape(title.replace('<br>', ' '))}**")
-        figure = shown
-    st.plotly_chart(figure, key=key, theme=None)
+    if projector:
+        _enlarge(shown)
+    st.plotly_chart(shown, key=key, theme=None)
+
+
+def _enlarge(figure: go.Figure) -> None:
+    """Projector mode: bigger fonts, a taller plot for them, thicker lines and markers."""
+    figure.update_layout(height=(figure.layout.height or DEFAULT_HEIGHT) + 120, font={"size": 20})
+    figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
+
+
+def side_by_side(spec: int | list[int], *, projector: bool) -> list[DeltaGenerator]:
+    """Columns (``st.columns(spec)``) on a desk; on a projector the same areas one above the other, as wide
+    as the page: in half its width a chart's layer labels and a table's columns did not fit the large type."""
+    count = spec if isinstance(spec, int) else len(spec)
+    return [st.container() for _ in range(count)] if projector else list(st.columns(spec))
 
 
 def fitted_code(text: str) -> None:
@@ -85,24 +112,31 @@ def fitted_code(text: str) -> None:
             f"{html.escape(text)}</pre></div>")
 
 
-def show_diagram(source: str) -> None:
+def show_diagram(source: str, *, stacked_key: str | None = None) -> None:
     """A diagram of vgg.diagram's stage layout, as large as the page's width and the screen's height allow
     (the CSS above caps its height): the whole of VGG19 with its 14 pt text at 15 px or more from
-    1280x720 up."""
-    st.graphviz_chart(source, width="stretch")
+    1280x720 up, under the page's heading.
+
+    ``stacked_key`` (unique on the page) marks one of several diagrams stacked one above the other, each
+    under a label of its own rather than under the page's heading: it may be taller (see the CSS).
+    """
+    if stacked_key is None:
+        st.graphviz_chart(source, width="stretch")
+        return
+    with st.container(key=f"stacked_diagram_{stacked_key}"):
+        st.graphviz_chart(source, width="stretch")
 
 
-def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
-    """One look for every chart; in projector mode bigger fonts, thicker lines, white background.
+def style_figure(figure: go.Figure, *, height: int = DEFAULT_HEIGHT) -> go.Figure:
+    """One look for every chart (``show_chart`` enlarges it in projector mode).
 
-    Every category of a bar chart gets its tick label (plotly drops some when they crowd: fc6 went
-    missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
+    Every category of a bar or line chart gets its tick label (plotly drops some when they crowd: fc6
+    went missing), counts read 1.5G rather than 1.5B, and a log axis labels its powers of ten only (1M,
     10M, 100M). The title stays in the figure's layout; ``show_chart`` draws it above the chart.
     """
-    big = projector_enabled()
     figure.update_layout(
-        height=height + (120 if big else 0), margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        font={"size": 20 if big else 13}, template="plotly_white", colorway=COLORWAY,
+        height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        font={"size": 13}, template="plotly_white", colorway=COLORWAY,
         # Above the plot, under the title: inside it the legend hid the tallest bar (fc6), and below it
         # it sat on the layers' tick labels.
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
@@ -113,18 +147,17 @@ def style_figure(figure: go.Figure, *, height: int = 380) -> go.Figure:
     for axis in (figure.layout.xaxis, figure.layout.yaxis):
         if axis.type == "log" and axis.tickvals is None:
             axis.update(dtick=1, tickformat="~s")
-    if big:
-        figure.update_traces(selector={"type": "scatter"}, line={"width": 4}, marker={"size": 12})
     return figure
 
 
 def _label_every_category(figure: go.Figure) -> None:
-    """Pin a tick to every category of the bar traces, so none is skipped; plotly tilts them to fit."""
+    """Pin a tick to every category of the bar and line traces (layers along the network), so none is
+    skipped: plotly drops every other one when they crowd, as it did on a projector's 1280 px."""
     for letter in ("x", "y"):
         categories: dict[str, None] = {}
         for trace in figure.data:
             horizontal = getattr(trace, "orientation", None) == "h"
-            if trace.type != "bar" or (letter == "x") == horizontal:
+            if trace.type not in ("bar", "scatter") or (letter == "x") == horizontal:
                 continue
             categories |= dict.fromkeys(value for value in (getattr(trace, letter) or ()) if isinstance(value, str))
         if categories:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -98,3 +99,16 @@ def test_offline_imagenet_weights_say_so_once_and_the_view_runs_on_random_weight
 def test_input_size_without_effect_in_centre_crop_mode_is_said() -> None:
     at = run_app(view="Forward pass", size="320", config="A")
     assert any("has no effect here" in i.value for i in at.info)
+
+
+def _chart_layouts(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec)["layout"] for chart in at.get("plotly_chart")]
+
+
+def test_projector_mode_reaches_the_charts_from_the_page_state() -> None:
+    desk = _chart_layouts(run_app(view="Overview"))
+    projector = _chart_layouts(run_app(view="Overview", projector="true"))
+    assert len(desk) == len(projector) == 2
+    assert {layout["font"]["size"] for layout in desk} == {13}
+    assert {layout["font"]["size"] for layout in projector} == {20}
+    assert all(big["height"] == small["height"] + 120 for small, big in zip(desk, projector, strict=True))

@@ -136,11 +136,16 @@ def test_the_lessons_forward_pass_runs_the_trained_network(digits_checkpoint: by
     at.sidebar.file_uploader(key="trained_upload").upload("a_bn.pth", digits_checkpoint, "application/octet-stream")
     at.query_params["view"] = "Lesson"
     at.run()
+    steps = at.slider(key="lesson_step")
+    steps.set_value(steps.max).run()  # the last step: forward
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     text = " ".join(markdown.value for markdown in at.markdown)
     assert "The sidebar's weights are a network trained here, **A+BN mini (widths /16) on digits" in text
-    assert "`x` 1 × 3 × 32 × 32" in text and "`classifier` 1 × 10" in text  # the mini's own shapes
+    flows = [frame.value for frame in at.dataframe if "Call" in frame.value.columns]
+    # VGG16 at 224 (the lesson's own network), then the mini at 32
+    assert [flow["Output shape"].iloc[0] for flow in flows] == ["3 × 224 × 224", "3 × 32 × 32"]
+    assert flows[1]["Output shape"].iloc[-1] == "10"
     predictions = [frame.value for frame in at.dataframe if "Label" in frame.value.columns]
     assert len(predictions) == 1 and set(predictions[0]["Label"]) <= set("0123456789")
     assert len(predictions[0]) == 5

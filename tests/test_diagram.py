@@ -110,3 +110,17 @@ def test_svg_without_dot_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(vgg.GraphvizNotInstalledError, match="install Graphviz"):
         vgg.diagram_svg(vgg.diagram(vgg.analyze("A")))
+
+
+def test_boxes_are_filled_by_the_kind_group_table() -> None:
+    from vgg.analysis import GROUP_COLOUR, GROUP_FILL
+    from vgg.arch import LayerGroup
+
+    source = vgg.diagram(vgg.analyze("A-LRN")).source
+    fills = {name: re.search(rf'"?{re.escape(name)}"? \[label=[^\n]*fillcolor="([^"]+)"', source).group(1)
+             for name in ("features.0", "features.2", "features.3", "avgpool", "classifier.0")}
+    assert fills == {"features.0": GROUP_FILL[LayerGroup.CONV], "features.2": GROUP_FILL[LayerGroup.OTHER],  # LRN
+                     "features.3": GROUP_FILL[LayerGroup.POOL], "avgpool": GROUP_FILL[LayerGroup.POOL],
+                     "classifier.0": GROUP_FILL[LayerGroup.FC]}
+    assert GROUP_FILL[LayerGroup.CONV] == "#B2D5E8" and GROUP_COLOUR[LayerGroup.CONV] == "#0072B2"  # a tint of it
+    assert len(set(GROUP_FILL.values())) == len(LayerGroup)

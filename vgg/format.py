@@ -42,11 +42,6 @@ def mib(value: float, *, digits: int = 1) -> str:
     return f"{value / MIB:,.{digits}f} MiB"
 
 
-def signed(value: float, formatter: Callable[[float], str] = count) -> str:
-    """A delta with its sign: '+10.00 M', '-2.0 KiB', '0'."""
-    return ("+" if value > 0 else "") + formatter(value) if value else "0"
-
-
 def exact(value: float) -> str:
     """Every digit, with thousands separators: 132863336 -> '132,863,336' (tables that are compared digit
     by digit, such as the command line's)."""
@@ -62,6 +57,14 @@ def difference(value: float | None, formatter: Callable[[float], str] = count) -
         return "equal"
     text = formatter(abs(value))
     return f"+{text}" if value > 0 else f"\u2212{text}"
+
+
+def ratio(b: float | None, a: float | None, *, digits: int = 2, suffix: str = "×") -> str:
+    """B / A for a reader: '1.04×'; 'same' when the two are equal (not '1.00×', which a rounded change also
+    reads as); '' when a side is missing or A is zero."""
+    if a is None or b is None or a == 0:
+        return ""
+    return "same" if a == b else f"{b / a:.{digits}f}{suffix}"
 
 
 def shape(dims: tuple[int, ...]) -> str:

@@ -12,7 +12,7 @@ from explorer import charts, resources
 from explorer.services import run_side_by_side
 from explorer.sidebar import choose_b, follow_sidebar_with_b, model_choice_widgets
 from explorer.state import AppState
-from explorer.style import PALETTE, show_chart, show_diagram
+from explorer.style import PALETTE, show_chart, show_diagram, side_by_side
 from explorer.tables import show_table
 from vgg import format
 
@@ -34,12 +34,6 @@ def _highlight_added(frame: pd.DataFrame) -> pd.io.formats.style.Styler:
     return frame.style.apply(colour, axis=1)
 
 
-def _ratio(delta: vgg.Delta) -> str:
-    if delta.ratio is None:
-        return ""
-    return "same" if delta.delta == 0 else f"{delta.ratio:.2f}×"
-
-
 def totals_frame(comparison: vgg.Comparison) -> pd.DataFrame:
     """Each whole-network quantity for A and for B side by side, the difference B − A, and the ratio."""
     la, lb = comparison.label_a, comparison.label_b
@@ -48,8 +42,8 @@ def totals_frame(comparison: vgg.Comparison) -> pd.DataFrame:
         delta = comparison.totals[key]
         rows.append({"Quantity": label, la: "" if delta.a is None else formatter(delta.a),
                      lb: "" if delta.b is None else formatter(delta.b),
-                     f"{lb} − {la}": vgg.format.difference(delta.delta, formatter),
-                     f"{lb} / {la}": _ratio(delta)})
+                     f"{lb} − {la}": format.difference(delta.delta, formatter),
+                     f"{lb} / {la}": format.ratio(delta.b, delta.a)})
     return pd.DataFrame(rows)
 
 
@@ -60,14 +54,14 @@ def _totals(comparison: vgg.Comparison) -> None:
 def _stage_charts(comparison: vgg.Comparison, projector: bool) -> None:
     labels = [stage.label for stage in comparison.stages]
     sides = {"params": "Parameters", "macs": "MACs", "activation_bytes": "Activation bytes"}
-    columns = [st.container() for _ in sides] if projector else st.columns(len(sides))
+    columns = side_by_side(len(sides), projector=projector)
     for column, (field, title) in zip(columns, sides.items(), strict=True):
         values = {side: [getattr(stage, field).a if side == comparison.label_a else getattr(stage, field).b
                          for stage in comparison.stages]
                   for side in (comparison.label_a, comparison.label_b)}
         with column:
             show_chart(charts.grouped_stage_bars(labels, values, title=f"{title} per stage", y_title=title),
-                       key=f"compare_{field}")
+                       key=f"compare_{field}", projector=projector)
 
 
 def render(state: AppState) -> None:
@@ -99,9 +93,9 @@ def render(state: AppState) -> None:
     _stage_charts(comparison, state.projector)
     with st.expander("Diagrams with the changed layers highlighted", expanded=False):
         st.markdown(f"**{la}**")
-        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source)
+        show_diagram(vgg.diagram(report_a, highlight=comparison.changed_paths_a).source, stacked_key="a")
         st.markdown(f"**{lb}**")
-        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source)
+        show_diagram(vgg.diagram(report_b, highlight=comparison.changed_paths_b).source, stacked_key="b")
     if st.toggle("Run the same image through both", key="compare_run_image",
                  help="Builds both real models (hundreds of MB each); the analysis above needs none."):
 

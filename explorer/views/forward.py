@@ -16,8 +16,9 @@ from explorer import charts, resources, training
 from explorer.image_input import ChosenImage, choose_image
 from explorer.services import load_model, precision_cost, run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
-from explorer.style import show_chart
+from explorer.style import show_chart, side_by_side
 from vgg import format
+from vgg.analysis import LEADING_KINDS
 from vgg.vision import ForwardResult, PreprocessSteps, channel_stats, feature_grid, layer_stats, preprocess_steps
 
 TITLE = "Forward pass"
@@ -80,26 +81,29 @@ def _feature_maps(result: ForwardResult, report: vgg.Report, projector: bool) ->
 def _through_network(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     stats = {stat.path: stat for stat in layer_stats(result.features)}
     relus = [row for row in report.layers if row.name in stats and row.kind == "relu"]
-    rows = report.layers
-    left, right = (st.container(), st.container()) if projector else st.columns(2)
+    # One point per layer as the diagram draws them: BN, ReLU and dropout keep the size, and with them
+    # VGG19-BN's 61 labels did not fit under a projector's chart.
+    rows = [row for row in report.layers if row.kind in LEADING_KINDS]
+    left, right = side_by_side(2, projector=projector)
     with left:
         show_chart(charts.line_through_network(
             relus, {"zeros after ReLU": [stats[row.name].sparsity for row in relus]},
             title="Activation sparsity (fraction of zeros after each ReLU)", y_title="fraction"),
-            key="forward_sparsity")
+            key="forward_sparsity", projector=projector)
     with right:
         show_chart(charts.line_through_network(
             rows, {"output elements": [row.activation_elements for row in rows]},
-            title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes")
+            title="Output size through the network", y_title="elements (log)", log_y=True), key="forward_sizes",
+            projector=projector)
 
 
-def _timings(result: ForwardResult, report: vgg.Report) -> None:
+def _timings(result: ForwardResult, report: vgg.Report, projector: bool) -> None:
     rows = [row for row in report.layers if row.name in result.times]
     figure = charts.per_layer_bars(
         rows, [result.times[row.name] * 1e3 for row in rows],
         title=f"Time per layer on {result.device} (total {result.total_seconds * 1e3:.0f} ms)",
         y_title="ms", only_kinds=("conv", "fc", "pool", "relu", "bn", "lrn", "avgpool", "dropout"))
-    show_chart(figure, key="forward_times")
+    show_chart(figure, key="forward_times", projector=projector)
     for note in result.notes:
         st.info(note)
 
@@ -151,7 +155,7 @@ def render(state: AppState) -> None:
     _feature_maps(result, report, state.projector)
     _through_network(result, report, state.projector)
     st.subheader("Timing")
-    _timings(result, report)
+    _timings(result, report, state.projector)
     _export(state)
 
 

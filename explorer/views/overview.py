@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import charts, resources
 from explorer.state import AppState
-from explorer.style import show_chart
+from explorer.style import show_chart, side_by_side
 from vgg import format
 
 TITLE = "Overview"
@@ -35,13 +35,12 @@ def render(state: AppState) -> None:
     fourth.metric("Share of parameters in FC layers", f"{totals.fc_param_share:.0%}")
     st.caption("MACs count multiply-accumulates of Conv2d and Linear without bias, BN, ReLU or pooling, as "
                "torchvision's published `_ops`; FLOPs = 2 × MACs, as `torch.utils.flop_counter`.")
-    # On a projector each chart takes the page's width, so every layer's label fits under its bar.
-    left, right = (st.container(), st.container()) if state.projector else st.columns(2)
+    left, right = side_by_side(2, projector=state.projector)
     with left:
         params = charts.per_layer_bars(report.layers, [row.params for row in report.layers],
                                        title="Where the parameters live", y_title="parameters",
                                        only_kinds=("conv", "fc", "bn"))
-        show_chart(params, key="overview_params")
+        show_chart(params, key="overview_params", projector=state.projector)
         fc6 = next((row for row in report.layers if row.paper_name == "fc6"), None)
         if fc6:
             st.markdown(f"**fc6 alone holds {format.count(fc6.params)} of {format.count(totals.params)} "
@@ -50,7 +49,7 @@ def render(state: AppState) -> None:
     with right:
         macs = charts.per_layer_bars(report.layers, [row.macs for row in report.layers],
                                      title="Where the compute goes", y_title="MACs", only_kinds=("conv", "fc"))
-        show_chart(macs, key="overview_macs")
+        show_chart(macs, key="overview_macs", projector=state.projector)
         conv_share = sum(row.macs for row in report.layers if row.kind == "conv") / max(totals.macs, 1)
         st.markdown(f"**The convolutions do {conv_share:.1%} of the multiply-accumulates**: each 3×3 filter "
                     "slides over every position of a large feature map, while an FC layer runs once.")

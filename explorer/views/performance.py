@@ -17,7 +17,8 @@ import vgg
 from explorer import charts, perf_charts, resources
 from explorer.services import load_model, weights_choice
 from explorer.state import AppState
-from explorer.style import projector_enabled, show_chart
+from explorer.style import show_chart, side_by_side
+from explorer.tables import show_table
 from vgg import format
 from vgg.perf import BenchReport, DeviceInfo, LayerProfile, Roofline, describe_device, layout_of, run_bench
 
@@ -58,7 +59,7 @@ def render(state: AppState) -> None:
         st.caption(f"Measured with {used.describe()}."
                    + (" The settings above have changed since: run again to measure them." if used != settings
                       else ""))
-        _results(report)
+        _results(report, state.projector)
     _memory(state, stored[1] if stored else None)
 
 
@@ -108,7 +109,7 @@ def _run(state: AppState, settings: Settings) -> BenchReport:
     return report
 
 
-def _results(report: BenchReport) -> None:
+def _results(report: BenchReport, projector: bool) -> None:
     profile = report.profiles[0]
     if len(report.profiles) > 1:
         names = [p.precision for p in report.profiles]
@@ -123,19 +124,19 @@ def _results(report: BenchReport) -> None:
     third.metric(f"Matmul probe ({profile.precision})", f"{reference:,.1f} GFLOP/s" if reference else "n/a",
                  help=f"A {probe.size}×{probe.size} matmul: what this device delivers on dense work" if probe else None)
     fourth.metric("Of the probe", f"{profile.gflops / reference:.0%}" if reference else "n/a")
-    left, right = st.columns([3, 2])
+    left, right = side_by_side([3, 2], projector=projector)
     with left:
         show_chart(perf_charts.time_vs_macs(profile.layers, title="Time against MACs, per layer"),
-                   key="perf_time_vs_macs")
+                   key="perf_time_vs_macs", projector=projector)
     with right:
         shares = profile.shares
         show_chart(charts.horizontal_bars([perf_charts.GROUP_LABELS[g] for g in shares], list(shares.values()),
                                           title="Share of the time", x_title="fraction of the layer times"),
-                   key="perf_shares")
+                   key="perf_shares", projector=projector)
         st.caption(overhead_sentence(profile.overhead, profile.timed_seconds, profile.plain_seconds))
     _layer_table(profile, reference)
-    _roofline(report.roofline(profile))
-    _sweep(report)
+    _roofline(report.roofline(profile), projector)
+    _sweep(report, projector)
 
 
 NOISE = 0.02  # paired medians on a shared machine move by a few percent from run to run
@@ -165,15 +166,14 @@ def _layer_table(profile: LayerProfile, reference: float | None) -> None:
                "square matmul does.")
 
 
-def _roofline(line: Roofline) -> None:
+def _roofline(line: Roofline, projector: bool) -> None:
     roof = line.roof
     st.subheader(f"Roofline: {line.fraction:.0%} of what the hardware allows")
     st.markdown(line.sentence())
-    # Beside each other on a wide screen; one above the other on a projector, where the table needs the width.
-    chart_area, table_area = (st.container(), st.container()) if projector_enabled() else st.columns([3, 2])
+    chart_area, table_area = side_by_side([3, 2], projector=projector)
     with chart_area:
         show_chart(perf_charts.roofline_chart(line, title=f"Roofline, {roof.precision}, batch {line.batch_size}"),
-                   key="perf_roofline")
+                   key="perf_roofline", projector=projector)
     with table_area:
         frame = pd.DataFrame([{"Layer": layer.paper_name, "Bound by": layer.limit, "FLOP/byte": layer.intensity,
                                "Bound ms": layer.bound_seconds * 1e3, "Took ms": layer.measured_seconds * 1e3,
@@ -190,23 +190,25 @@ def _roofline(line: Roofline) -> None:
                "memory traffic). Small layers can pass 100% when their weights stay in the cache.")
 
 
-def _sweep(report: BenchReport) -> None:
+def _sweep(report: BenchReport, projector: bool) -> None:
     sweep = report.sweep
     st.subheader("Throughput over batch sizes")
     if sweep.points:
-        left, right = st.columns(2)
+        left, right = side_by_side(2, projector=projector)
         with left:
             show_chart(perf_charts.sweep_lines(sweep, metric="images_per_second", title="Images per second",
-                                               y_title="images/s"), key="perf_throughput")
+                                               y_title="images/s"), key="perf_throughput",
+                       projector=projector)
         with right:
             show_chart(perf_charts.sweep_lines(sweep, metric="ms_per_image", title="Latency per image",
-                                               y_title="ms per image"), key="perf_latency")
+                                               y_title="ms per image"), key="perf_latency",
+                       projector=projector)
         frame = pd.DataFrame([{"Precision": p.precision, "Layout": p.layout, "Batch": p.batch_size,
                                "ms per batch": p.seconds * 1e3, "Images/s": p.images_per_second, "GFLOP/s": p.gflops,
                                "Estimated memory": format.nbytes(p.estimated_bytes),
                                "Measured memory": format.nbytes(p.measured_bytes) if p.measured_bytes is not None
                                else "n/a"} for p in sweep.points])
-        st.dataframe(frame, hide_index=True, key="perf_sweep", column_config={
+        show_table(frame, key="perf_sweep", projector=projector, column_config={
             "ms per batch": st.column_config.NumberColumn(format="%.1f"),
             "Images/s": st.column_config.NumberColumn(format="%.2f"),
             "GFLOP/s": st.column_config.NumberColumn(format="%.1f")})
@@ -231,19 +233,19 @@ def _memory(state: AppState, report: BenchReport | None) -> None:
     third.metric("Every activation kept", format.nbytes(totals.activation_bytes),
                  help="What keeping every layer's output takes (the Forward pass view does)")
     fourth.metric("Training step (Adam)", format.nbytes(totals.training_adam.total))
-    left, right = st.columns(2)
+    left, right = side_by_side(2, projector=state.projector)
     with left:
         show_chart(charts.per_layer_bars(analysis.layers, [row.activation_bytes / 2**20 for row in analysis.layers],
                                          title="Activation memory per layer (output, batch 1)", y_title="MiB",
                                          only_kinds=("conv", "fc", "pool", "avgpool", "bn", "lrn")),
-                   key="perf_activations")
+                   key="perf_activations", projector=state.projector)
     with right:
         parts = {"Weights": "weights", "Gradients": "gradients", "Optimizer state": "optimizer_state",
                  "BN buffers": "buffers", "Saved for backward": "activations", "Total": "total"}
         training = pd.DataFrame({"Training step": list(parts)} | {
             name: [format.nbytes(getattr(estimate, field)) for field in parts.values()]
             for name, estimate in (("SGD + momentum", totals.training_sgd), ("Adam", totals.training_adam))})
-        st.dataframe(training, hide_index=True, key="perf_training")
+        show_table(training, key="perf_training", projector=state.projector)
         st.caption("One training step of batch 1 in fp32: no mixed precision, no gradient checkpointing; allocator "
                    "overhead and cuDNN workspace are not included. Measured figures for inference are in the "
                    "throughput table" + (" above." if report is not None else " once the benchmark has run."))

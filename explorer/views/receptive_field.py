@@ -81,7 +81,8 @@ def render(state: AppState) -> None:
     show_chart(charts.line_through_network(
         growth, {"receptive field (px)": [r.receptive_field for r in growth],
                  "jump (px)": [r.jump or 0 for r in growth]},
-        title="Receptive field and jump after each conv and pool", y_title="pixels"), key="rf_growth")
+        title="Receptive field and jump after each conv and pool", y_title="pixels"),
+        key="rf_growth", projector=state.projector)
     st.caption("Each 3×3 conv adds 2 × jump pixels to the field; each pool doubles the jump, so later convs grow "
                "it faster.")
     st.subheader("Why stack 3×3 convolutions (the paper, Sec. 2.3)")

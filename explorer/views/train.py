@@ -65,7 +65,7 @@ def _use_trained(model_id: int) -> None:
     st.session_state[training.TRAINED_KEY] = model_id
 
 
-def _show_job(view: JobView) -> None:
+def _show_job(view: JobView, projector: bool) -> None:
     status = {"queued": f"Waiting: place {view.position} in the server's queue", "running": "Training",
               "done": "Finished", "stopped": "Stopped", "failed": "Failed"}[view.status]
     st.progress(view.fraction, text=f"{view.title}: {status} · {view.message}")
@@ -76,9 +76,10 @@ def _show_job(view: JobView) -> None:
     if any(curve.records for curve in view.curves):
         left, right = st.columns(2)
         with left:
-            show_chart(train_charts.loss_figure(view.curves), key=f"train_loss_{view.id}")
+            show_chart(train_charts.loss_figure(view.curves), key=f"train_loss_{view.id}", projector=projector)
         with right:
-            show_chart(train_charts.accuracy_figure(view.curves), key=f"train_accuracy_{view.id}")
+            show_chart(train_charts.accuracy_figure(view.curves), key=f"train_accuracy_{view.id}",
+                       projector=projector)
     if view.experiment is not None:
         _show_experiment(view.experiment)
     entry = training.model(view.model_id)
@@ -102,7 +103,7 @@ def _show_experiment(result: vgg.train.ExperimentResult) -> None:
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def _poll(job_id: int) -> None:
+def _poll(job_id: int, projector: bool) -> None:
     """Redrawn every second while the job lives; when it ends, one full rerun shows the final state
     (and the sidebar offers the new model)."""
     view = training.queue().snapshot(job_id)
@@ -110,7 +111,7 @@ def _poll(job_id: int) -> None:
         return
     if view.finished:
         st.rerun()
-    _show_job(view)
+    _show_job(view, projector)
 
 
 def _queue_table() -> None:
@@ -138,6 +139,6 @@ def render(state: AppState) -> None:
         st.info("Press Train: the curves appear here as the network learns.", icon=":material/monitoring:")
         return
     if view.finished:
-        _show_job(view)
+        _show_job(view, state.projector)
     else:
-        _poll(view.id)
+        _poll(view.id, state.projector)

@@ -95,8 +95,8 @@ _CLIP_SCRIPT = """
 }
 """
 
-# Plotly figures: every category of a bar trace has its tick label, and tick labels and the title
-# lie inside the figure.
+# Plotly figures: every category of a bar or line trace (a layer's name along the network) has its tick
+# label, no two tick labels overlap, and tick labels and the title lie inside the figure.
 _CHART_SCRIPT = """
 () => {
   const problems = [];
@@ -109,13 +109,23 @@ _CHART_SCRIPT = """
       const labels = new Set();
       for (const trace of plot.data) {
         const horizontal = trace.orientation === 'h';
-        if (trace.type !== 'bar' || (axis === 'x') === horizontal) continue;
+        if (!['bar', 'scatter'].includes(trace.type) || (axis === 'x') === horizontal) continue;
         for (const value of trace[axis] || []) if (typeof value === 'string') labels.add(value);
       }
       if (labels.size === 0) continue;
       const drawn = new Set([...plot.querySelectorAll(`g.${axis}tick text`)].map(t => t.textContent));
       const missing = [...labels].filter(label => !drawn.has(label));
       if (missing.length) problems.push(`${name}: ${axis} labels not drawn: ${missing.join(', ')}`);
+    }
+    // Labels drawn over each other cannot be read either (61 layers under one projector chart).
+    for (const axis of ['x', 'y']) {
+      const boxes = [...plot.querySelectorAll(`g.${axis}tick text`)]
+        .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, box]) => box.width > 0)
+        .sort((p, q) => axis === 'x' ? p[1].left - q[1].left : p[1].top - q[1].top);
+      const crowded = boxes.slice(1).filter(([, box], i) => { const prev = boxes[i][1];
+        return Math.min(prev.right, box.right) - Math.max(prev.left, box.left) > 1 &&
+               Math.min(prev.bottom, box.bottom) - Math.max(prev.top, box.top) > 1; }).map(([text]) => text);
+      if (crowded.length) problems.push(`${name}: ${axis} labels drawn over each other: ${crowded.join(', ')}`);
     }
     for (const text of plot.querySelectorAll('g.xtick text, g.ytick text, .gtitle, .g-xtitle text, .g-ytitle text')) {
       const box = text.getBoundingClientRect();
@@ -129,17 +139,20 @@ _CHART_SCRIPT = """
 }
 """
 
-# Graphviz diagrams: the on-screen size of their text and of the drawing.
+# Graphviz diagrams: the on-screen size of their text (the font size the drawing's scale gives, and the
+# height of each text's box as Chromium lays it out, which is what the room sees) and of the drawing.
 _DIAGRAM_SCRIPT = """
 () => [...document.querySelectorAll('[data-testid="stGraphVizChart"] svg')].filter(svg =>
     svg.getClientRects().length > 0).map(svg => {
-  const sizes = [...svg.querySelectorAll('text')].map(text => {
+  const texts = [...svg.querySelectorAll('text')].filter(text => text.textContent.trim());
+  const sizes = texts.map(text => {
     const matrix = text.getScreenCTM();
     return parseFloat(text.getAttribute('font-size') || '14') * Math.hypot(matrix.a, matrix.b);
   });
+  const heights = texts.map(text => text.getBoundingClientRect().height);
   const box = svg.getBoundingClientRect();
-  return {min_font_px: Math.min(...sizes), width: box.width, height: box.height, top: box.top,
-          bottom: box.bottom};
+  return {min_font_px: Math.min(...sizes), min_text_px: Math.min(...heights), width: box.width,
+          height: box.height, top: box.top, bottom: box.bottom};
 })
 """
 
@@ -217,9 +230,9 @@ def test_every_view_is_readable(browser: Browser, app_url: str, width: int, heig
     problems = [f"{title}: {item['group']} '{item['text']}' ({item['scroll']} > {item['client']} px)"
                 for title, found in report.items() for item in found["clipped"]]
     problems += [f"{title}: {problem}" for title, found in report.items() for problem in found["charts"]]
-    problems += [f"{title}: diagram text {diagram['min_font_px']:.1f} px < {MIN_DIAGRAM_TEXT_PX} px"
-                 for title, found in report.items() for diagram in found["diagrams"]
-                 if diagram["min_font_px"] < MIN_DIAGRAM_TEXT_PX]
+    problems += [f"{title}: diagram text {diagram['min_font_px']:.1f} px font, {diagram['min_text_px']:.1f} px tall "
+                 f"< {MIN_DIAGRAM_TEXT_PX} px" for title, found in report.items() for diagram in found["diagrams"]
+                 if min(diagram["min_font_px"], round(diagram["min_text_px"], 1)) < MIN_DIAGRAM_TEXT_PX]
     problems += [f"Diagram: the diagram ends at {diagram['bottom']:.0f} px, below the {height} px screen"
                  for diagram in report.get("Diagram", {}).get("diagrams", [])[:1] if diagram["bottom"] > height]
     assert not problems, "\n".join(problems)

@@ -38,9 +38,11 @@ def cluster() -> Iterator[Cluster]:
         yield running
 
 
-def wait_connected(students: list[classroom.Student], timeout: float = 90) -> None:
-    """Until no page shows Streamlit's "connecting" status (their WebSocket has found a server again)."""
-    deadline = time.perf_counter() + timeout
+def wait_connected(students: list[classroom.Student], timeout: float | None = None) -> None:
+    """Until no page shows Streamlit's "connecting" status (their WebSocket has found a server again). Each
+    page retries on its own back-off while the survivor serves the others, so a larger class needs longer:
+    90 s plus 5 s a page (a safety net, not a goal)."""
+    deadline = time.perf_counter() + (90 + 5 * len(students) if timeout is None else timeout)
     while any(s.page.get_by_test_id("stStatusWidget").filter(has_text="onnecting").count() for s in students):
         assert time.perf_counter() < deadline, "pages still connecting"
         time.sleep(0.2)

@@ -7,7 +7,7 @@ resource guards that refuse a network too large before it is built.
 """
 
 from vgg.analysis.compare import AlignedLayer, Comparison, Delta, StageDiff, compare
-from vgg.analysis.diagram import HIGHLIGHT_FILL, KIND_FILL, LAYOUTS, diagram, diagram_svg
+from vgg.analysis.diagram import GROUP_COLOUR, GROUP_FILL, HIGHLIGHT_FILL, LAYOUTS, diagram, diagram_svg
 from vgg.analysis.engine import analyze, clear_caches, stage_summaries
 from vgg.analysis.guards import (
     ACTIVATION_ENV,
@@ -32,7 +32,7 @@ __all__ = [  # noqa: RUF022 - grouped by topic, not sorted
     "LayerRow", "Report", "StageSummary", "Totals", "TrainingMemory", "format_shape",
     "Unit", "group_units", "ALIGNED_KINDS", "LEADING_KINDS",
     "compare", "Comparison", "Delta", "StageDiff", "AlignedLayer",
-    "diagram", "diagram_svg", "GraphvizNotInstalledError", "HIGHLIGHT_FILL", "KIND_FILL", "LAYOUTS",
+    "diagram", "diagram_svg", "GraphvizNotInstalledError", "HIGHLIGHT_FILL", "GROUP_COLOUR", "GROUP_FILL", "LAYOUTS",
     "torchinfo_summary", "torchinfo_table",
     "check_resources", "resource_limits", "ResourceLimits", "WEIGHT_ENV", "ACTIVATION_ENV",
     "DEFAULT_MAX_WEIGHT_MB", "DEFAULT_MAX_ACTIVATION_MB",

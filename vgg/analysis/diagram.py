@@ -23,13 +23,27 @@ import graphviz
 
 from vgg.analysis.report import Report, StageSummary
 from vgg.analysis.units import Unit, group_units
+from vgg.arch import LayerGroup, LayerKind, kind_group
 from vgg.errors import GraphvizNotInstalledError, VGGError
 from vgg.format import format_shape, short_count
 
 HIGHLIGHT_FILL = "#CC79A7"  # Okabe-Ito reddish purple: the colour the app marks added layers with
 HIGHLIGHT_BORDER = "#7A2E5C"
-KIND_FILL = {"conv": "#D4E6F5", "lrn": "#E8E8E8", "pool": "#FBE3C2", "avgpool": "#FBE3C2", "fc": "#D3EFD9"}
+# One colour per layer group (vgg.arch's kind -> group table), Okabe-Ito so that they stay distinct on a
+# washed-out projector and for the common colour-vision deficiencies. The app's charts draw in them; the
+# diagram fills its boxes with a pale tint of them, dark enough text on top, so a conv is blue everywhere.
+GROUP_COLOUR: dict[LayerGroup, str] = {LayerGroup.CONV: "#0072B2", LayerGroup.FC: "#D55E00",
+                                       LayerGroup.POOL: "#009E73", LayerGroup.OTHER: "#999999"}
 END_FILL = "#FFFFFF"
+
+
+def _tint(colour: str, strength: float) -> str:
+    """``colour`` mixed into white: "#0072B2" at 0.3 -> "#B2D5E8"."""
+    channels = (int(colour[index:index + 2], 16) for index in (1, 3, 5))
+    return "#" + "".join(f"{round(255 - strength * (255 - channel)):02X}" for channel in channels)
+
+
+GROUP_FILL: dict[LayerGroup, str] = {group: _tint(colour, 0.3) for group, colour in GROUP_COLOUR.items()}
 FONT = "Helvetica"
 LAYOUTS = ("stages", "detailed")
 STAGES_FONT_SIZE = 14  # points; the app scales the drawing to its column, which keeps it at >= 14 px
@@ -111,7 +125,7 @@ def _stages_diagram(report: Report, stages: tuple[StageSummary, ...], units: tup
     )
     first_input = report.layers[0].input_shape
     ends = {"shape": "box", "style": "rounded", "fillcolor": END_FILL}
-    graph.node("input", f"input\\n{format_shape(first_input[1:])}", tooltip=f"input {format_shape(first_input)} "
+    graph.node("input", f"input {format_shape(first_input[1:])}", tooltip=f"input {format_shape(first_input)} "
                "(N×C×H×W)", **ends)
     columns = [[unit for unit in units if unit.stage == stage.stage] for stage in stages]
     for stage, column in zip(stages, columns, strict=True):
@@ -198,10 +212,10 @@ def _stage_id(stage: StageSummary) -> str:
     return "head" if stage.is_head else f"stage{stage.stage}"
 
 
-def _style(kind: str, highlighted: bool) -> dict[str, str]:
+def _style(kind: LayerKind | str, highlighted: bool) -> dict[str, str]:
     if highlighted:
         return {"fillcolor": HIGHLIGHT_FILL, "color": HIGHLIGHT_BORDER, "penwidth": "2"}
-    return {"fillcolor": KIND_FILL.get(kind, END_FILL)}
+    return {"fillcolor": GROUP_FILL[kind_group(kind)]}
 
 
 def _counts_line(params: int, macs: int) -> str:
@@ -253,7 +267,7 @@ def _add_stage_nodes(graph: graphviz.Digraph, stages: tuple[StageSummary, ...], 
         label = (f"{stage.label}\\n{_stage_layers(stage, units)}{_counts_line(stage.params, stage.macs)}"
                  f"\\nRF {stage.receptive_field} px")
         highlighted = bool(set(stage.paths) & marked)
-        graph.node(_stage_id(stage), label, **_style("fc" if stage.is_head else "conv", highlighted))
+        graph.node(_stage_id(stage), label, **_style(LayerKind.FC if stage.is_head else LayerKind.CONV, highlighted))
 
 
 def _edge_label(shape_out: tuple[int, ...], shape_in: tuple[int, ...]) -> str:

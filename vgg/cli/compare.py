@@ -7,7 +7,7 @@ import json
 
 from vgg.analysis.compare import Comparison, compare
 from vgg.cli._config_args import CONFIG_HELP, add_input_size, analyze_arg, format_table
-from vgg.format import difference, exact
+from vgg.format import difference, exact, ratio
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,13 +34,6 @@ def _signed(value: int | None) -> str:
     return difference(value, exact)
 
 
-def _ratio(delta: int | None, ratio: float | None) -> str:
-    """B / A, or "same" where the two are equal (as the app's Compare says it)."""
-    if ratio is None:
-        return ""
-    return "same" if delta == 0 else f"{ratio:.3f}"
-
-
 def render(comparison: Comparison) -> str:
     la, lb = comparison.label_a, comparison.label_b
     stage_rows = [(stage.label, stage.summary(la, lb) or "same",
@@ -50,7 +43,7 @@ def render(comparison: Comparison) -> str:
     stages = format_table(("Stage", "Changes", "Δ params", "Δ MACs", "Δ depth", "RF at end"),
                           stage_rows, (False, False, True, True, True, True))
     total_rows = [(name, "-" if delta.a is None else f"{delta.a:,}", "-" if delta.b is None else f"{delta.b:,}",
-                   _signed(delta.delta), _ratio(delta.delta, delta.ratio))
+                   _signed(delta.delta), ratio(delta.b, delta.a, digits=3, suffix=""))
                   for name, delta in comparison.totals.items()]
     totals = format_table(("Total", la, lb, "Δ", f"{lb} / {la}"), total_rows, (False, True, True, True, True))
     return "\n".join([f"{la} vs {lb} (deltas are {lb} - {la})", "", stages, "", totals])
