@@ -17,6 +17,7 @@ from PIL import Image
 
 import vgg
 import vgg.train
+from explorer.guard import plain
 from vgg.train import JobView, Recipe, TrainedEntry, TrainingQueue
 
 JOB_KEY = "train_job"  # the session's job id, mirrored in the URL (?job=N) so a second tab finds it
@@ -86,7 +87,9 @@ def sidebar_label(entry: TrainedEntry) -> str:
     return f"Trained here: {entry.label}"
 
 
-TRAINED_SOURCES = ("Test image", "Upload")
+TEST_IMAGE, UPLOAD, DRAW = "Test image", "Upload", "Draw"
+CANVAS_SIDE = 256  # px: room for a digit drawn with a mouse, small enough beside the scan at 1280x720
+STROKE_WIDTH = 20  # px of 256: a marker's line; the library thickens it to the scans' ink in any case
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,14 @@ class TrainedImage:
 
 
 def choose_trained_image(entry: TrainedEntry, key: str) -> TrainedImage | None:
-    """An image for a trained mini: one of its dataset's test images (never seen in training), or an upload."""
-    source = st.segmented_control("Image", TRAINED_SOURCES, default=TRAINED_SOURCES[0], key=f"{key}_trained_source",
-                                  required=True)
+    """An image for a trained mini: one of its dataset's test images (never seen in training), an upload, or
+    (for a digits network) a digit drawn with the mouse."""
     trained = entry.trained
-    if source == TRAINED_SOURCES[0]:
+    sources = (TEST_IMAGE, UPLOAD, DRAW) if trained.dataset.get("name") == "digits" else (TEST_IMAGE, UPLOAD)
+    source = st.segmented_control("Image", sources, default=TEST_IMAGE, key=f"{key}_trained_source", required=True)
+    if source == DRAW:
+        return _drawn_digit(trained, key)
+    if source == TEST_IMAGE:
         test = dataset_test_split(entry)
         index = int(st.number_input(f"Test image (0 to {len(test.labels) - 1})", min_value=0,
                                     max_value=len(test.labels) - 1, value=0, key=f"{key}_trained_index"))
@@ -124,6 +130,38 @@ def choose_trained_image(entry: TrainedEntry, key: str) -> TrainedImage | None:
     pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
     return TrainedImage(pixels, f"upload: {uploaded.name}",
                         f"upload:{hashlib.sha256(uploaded.getvalue()).hexdigest()[:16]}")
+
+
+def _drawn_digit(trained: vgg.train.TrainedModel, key: str) -> TrainedImage | None:
+    """A canvas to draw a digit on, light on dark like the scans; the drawing made into the dataset's
+    8x8 scan (shown beside it) and the network's input by the library, exactly as a test image is made."""
+    # Imported here, not at the top: importing it registers its component, which needs a running
+    # Streamlit, and the views are also imported by plain tests.
+    from streamlit_drawable_canvas import st_canvas
+
+    left, right, _ = st.columns(3)  # a third of the page holds the 256 px canvas even at 1280x720
+    with left:
+        # Above the canvas: its toolbar shows over whatever is there while the mouse is on it, and over this
+        # caption it hides no button.
+        st.caption("Draw one digit, large, with the mouse (or a finger); the bin in the canvas's toolbar clears it.")
+        canvas = st_canvas(stroke_width=STROKE_WIDTH, stroke_color="#FFFFFF", background_color="#000000",
+                           width=CANVAS_SIDE, height=CANVAS_SIDE, drawing_mode="freedraw", return_image_data=True,
+                           key=f"{key}_trained_drawing")
+    drawing = canvas.image_data  # (256, 256, 4) uint8 once something is drawn
+    if drawing is None or not (canvas.json_data or {}).get("objects"):
+        right.info("Draw a digit on the black square: the network classifies it when you lift the mouse.",
+                   icon=":material/draw:")
+        return None
+    try:
+        drawn = vgg.train.digit_from_drawing(drawing, input_size=trained.input_size)
+    except vgg.train.DatasetError as error:
+        right.warning(plain(str(error)))
+        return None
+    scan = torch.from_numpy(drawn.scan).expand(3, -1, -1)  # (3, 8, 8): shown as grey, like the pixels
+    right.image(enlarged(scan, side=CANVAS_SIDE), width=CANVAS_SIDE,
+                caption="As the digits dataset stores it: strokes thickened to the scans' ink, the box scaled to "
+                        "fill 32 px, each 4x4 block counted into one of 8 x 8 cells")
+    return TrainedImage(drawn.pixels, "your drawing", f"draw:{hashlib.sha256(drawn.scan.tobytes()).hexdigest()[:16]}")
 
 
 def dataset_test_split(entry: TrainedEntry) -> vgg.train.Split:

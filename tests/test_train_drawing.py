@@ -12,14 +12,15 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from vgg.train import DatasetError, digit_from_drawing, digits_dataset, scans_to_images
+from vgg.train.drawing import SCAN_INK
 
 
 def bitmap_digit(seed: int = 0) -> np.ndarray:
     """A 32x32 black-and-white 'optdigits' bitmap whose ink fills the height and 24 centred columns
-    (columns 4..27), as the digits' scans are framed: random strokes, with ink at both ends of the box."""
+    (columns 4..27), as the digits' scans are framed: random ink, at both ends of the box too."""
     rng = np.random.default_rng(seed)
     bitmap = np.zeros((32, 32), dtype=bool)
-    bitmap[:, 4:28] = rng.random((32, 24)) < 0.35
+    bitmap[:, 4:28] = rng.random((32, 24)) < 0.5  # 37% of the bitmap: as inked as a scan, so not thickened
     bitmap[0, 4] = bitmap[31, 27] = True
     return bitmap
 
@@ -69,14 +70,25 @@ def test_place_size_and_polarity_do_not_matter(variant: str) -> None:
     np.testing.assert_array_equal(digit_from_drawing(drawing).scan, expected_scan(bitmap))
 
 
-def test_a_thin_stroke_fills_the_height_and_stays_centred() -> None:
-    """A '1' drawn small near a corner is framed as the dataset frames its 1s: full height, in the middle."""
+def test_a_thin_stroke_is_framed_and_thickened_as_the_scans_are() -> None:
+    """A '1' drawn small and thin near a corner is framed as the dataset frames its 1s: full height, in the
+    middle, and as much ink as a scan has (a bar two to three cells wide, not a faint line)."""
     canvas = np.zeros((256, 256, 4), dtype=np.uint8)
     canvas[..., 3] = 255
-    canvas[10:70, 200:206, :3] = 255  # 60 px tall, 6 px wide, top right
+    canvas[10:70, 200:203, :3] = 255  # 60 px tall, 3 px wide, top right
     scan = digit_from_drawing(canvas).scan
     assert (scan.sum(axis=1) > 0).all()  # every row has ink
-    assert scan[:, :3].sum() == 0 and scan[:, 5:].sum() == 0  # columns 3..4 only: centred
+    assert SCAN_INK <= scan.mean() <= SCAN_INK + 0.05
+    np.testing.assert_array_equal(scan, scan[:, ::-1])  # a centred vertical bar: symmetric
+    assert (scan[:, 3:5] == 1).all() and scan[:, :2].sum() == scan[:, 6:].sum() == 0
+
+
+def test_the_scans_ink_is_what_the_drawing_is_thickened_to() -> None:
+    """SCAN_INK is the data's: every digit's scans are about 30% ink (their strokes were never thin)."""
+    bunch = load_digits()
+    ink = bunch.images.sum(axis=(1, 2)) / 1024  # counts of ink pixels over the 32x32 bitmap
+    for digit in range(10):
+        assert abs(float(ink[bunch.target == digit].mean()) - SCAN_INK) < 0.025, digit
 
 
 def test_empty_and_malformed_drawings_are_refused_with_a_reason() -> None:

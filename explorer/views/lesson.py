@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 import vgg
-from explorer import resources
+from explorer import resources, training
 from explorer.image_input import choose_image
 from explorer.services import run_forward, show_predictions, weights_are_random
 from explorer.state import AppState
@@ -146,6 +146,9 @@ def _init_table(step: LessonStep, projector: bool) -> None:
 
 
 def _run_on_image(state: AppState) -> None:
+    if state.weights == "trained":  # the sidebar's weights belong to a mini VGG trained here, not to this network
+        _run_trained(state)
+        return
     if not st.toggle("Run it on the current image", key="lesson_run",
                      help="Builds the real model with the sidebar's weights (hundreds of MB)."):
         return
@@ -155,6 +158,34 @@ def _run_on_image(state: AppState) -> None:
         result = run_forward(state, state.model, picked, steps)
         st.image(steps.cropped, caption="The input after preprocessing", width=224)
         show_predictions(result, weights_are_random(state), projector=state.projector)
+
+
+def _run_trained(state: AppState) -> None:
+    """The same ``forward`` through the mini VGG trained here that the sidebar chose: a network that has learned,
+    on one of its dataset's images (or a drawing), with its own shapes and classes."""
+    entry = training.chosen_model(state.trained_model)
+    if entry is None:
+        return
+    trained = entry.trained
+    side = trained.input_size
+    st.markdown(f"The sidebar's weights are a network trained here, **{trained.label}**: built by this same code "
+                f"with every width divided by {trained.network.width_divisor}, at {side} × {side} px, so the same "
+                "`forward` runs through it:")
+    walk = resources.lesson(trained.network.network, (side, side))
+    _flow_table(walk.steps[walk.first_step(Stage.FORWARD)].flow, "lesson_trained_flow", state.projector)
+    picked = training.choose_trained_image(entry, "lesson")
+    if picked is None:
+        return
+    st.image(training.enlarged(picked.pixels, side=160), caption=f"{picked.caption}: what the network sees")
+    x = trained.prepare_images(picked.pixels.unsqueeze(0))  # normalised as in training
+    result = vgg.forward_with_features(trained.model, x, layers=())
+    show_predictions(result, False, k=min(5, len(trained.class_names)), labels=trained.class_names,
+                     projector=state.projector)
+
+
+def _flow_table(flow: tuple[tuple[str, tuple[int, ...]], ...], key: str, projector: bool) -> None:
+    show_table(pd.DataFrame([{"Call": call, "Output shape": format.shape(shape[1:])} for call, shape in flow]),
+               key=key, projector=projector)
 
 
 def _step(state: AppState, walk: Lesson, step: LessonStep, report: vgg.Report) -> None:
@@ -174,8 +205,7 @@ def _step(state: AppState, walk: Lesson, step: LessonStep, report: vgg.Report) -
         st.html(_entry_chips(walk, step))
     _network_so_far(report, step)
     if step.stage is Stage.FORWARD:
-        show_table(pd.DataFrame([{"Call": call, "Output shape": format.shape(shape[1:])} for call, shape in step.flow]),
-                   key="lesson_flow", projector=state.projector)
+        _flow_table(step.flow, "lesson_flow", state.projector)
         _run_on_image(state)
 
 

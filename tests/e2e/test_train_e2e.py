@@ -1,5 +1,6 @@
 """The Train view in Chromium: a tiny mini VGG trains, its curves draw, Stop stops a long run, the
-trained model is then the sidebar's weights and the Forward pass shows its digits; and the view in
+trained model is then the sidebar's weights, the Forward pass shows its digits and classifies one drawn with
+the mouse; and the view in
 projector mode at 1280x720 with no clipped label."""
 
 from __future__ import annotations
@@ -63,6 +64,29 @@ def test_train_draws_curves_and_the_forward_pass_uses_the_model(page: Page, app_
     expect(page.get_by_text("brighter = stronger").first).to_be_visible(timeout=60_000)
     assert page.get_by_text("this network is untrained").count() == 0
     screenshot(page, "train-02-forward-with-trained")
+    draw_a_one(page)
+    expect(page.get_by_text(re.compile(r"^your drawing: 32 × 32")).first).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("into one of 8 x 8 cells").first).to_be_visible()
+    expect(page.get_by_text("Top predictions").first).to_be_visible()
+    wait_for_render(page)
+    page.wait_for_timeout(1000)  # the feature maps' image arrives after the run
+    screenshot(page, "train-03-forward-drawn-digit")
+
+
+def draw_a_one(page: Page) -> None:
+    """Choose Draw and draw a '1' with the mouse on the canvas (Fabric.js listens on its upper canvas)."""
+    main_area(page).get_by_test_id("stButtonGroup").get_by_text("Draw", exact=True).first.click()
+    expect(page.get_by_text("Draw a digit on the black square").first).to_be_visible(timeout=60_000)
+    canvas = main_area(page).locator("canvas.upper-canvas").first
+    expect(canvas).to_be_visible(timeout=30_000)
+    box = canvas.bounding_box()
+    assert box is not None
+    x, top, bottom = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.12, box["y"] + box["height"] * 0.88
+    page.mouse.move(x, top)
+    page.mouse.down()
+    for step in range(1, 21):  # a stroke made of many moves, as a hand makes it, slanting a little
+        page.mouse.move(x - step * 1.5, top + (bottom - top) * step / 20)
+    page.mouse.up()
 
 
 def test_stop_stops_a_long_run(page: Page, app_url: str) -> None:
@@ -73,7 +97,7 @@ def test_stop_stops_a_long_run(page: Page, app_url: str) -> None:
     page.wait_for_timeout(1500)
     stop.click()
     expect(page.get_by_text("Stopped").first).to_be_visible(timeout=120_000)
-    screenshot(page, "train-03-stopped")
+    screenshot(page, "train-04-stopped")
 
 
 def test_projector_mode_at_1280x720_clips_no_label(page: Page, app_url: str) -> None:
@@ -86,5 +110,5 @@ def test_projector_mode_at_1280x720_clips_no_label(page: Page, app_url: str) -> 
         .filter(e => getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1
                      && e.offsetParent !== null)
         .map(e => e.textContent.trim()).filter(t => t.length > 0)""")
-    screenshot(page, "train-04-projector-1280x720")
+    screenshot(page, "train-05-projector-1280x720")
     assert clipped == [], clipped
