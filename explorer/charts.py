@@ -61,8 +61,10 @@ def grouped_stage_bars(stages: Sequence[str], sides: dict[str, Sequence[float]],
 
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[float], *, title: str, x_title: str,
-                    colour: str = group_colour(LayerGroup.CONV)) -> go.Figure:
-    figure = go.Figure(go.Bar(x=list(values), y=list(labels), orientation="h", marker_color=colour,
+                    colour: str | Sequence[str] = group_colour(LayerGroup.CONV)) -> go.Figure:
+    """One bar per label, top to bottom, each with its value as a percentage; ``colour`` one or one per bar."""
+    figure = go.Figure(go.Bar(x=list(values), y=list(labels), orientation="h",
+                              marker_color=colour if isinstance(colour, str) else list(colour),
                               text=[f"{v:.1%}" for v in values], textposition="auto"))
     figure.update_layout(title=title, xaxis_title=x_title, yaxis={"autorange": "reversed"})
     return style_figure(figure, height=80 + 36 * len(labels))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from explorer.charts import horizontal_bars
 from explorer.style import group_colour, style_figure
 from vgg.perf import TIME_GROUPS, LayerTime, Roofline, Sweep, time_group
 
@@ -32,6 +33,12 @@ def time_vs_macs(layers: Sequence[LayerTime], *, title: str) -> go.Figure:
     style_figure(figure)
     figure.update_layout(legend={"xanchor": "left", "x": 0.01})  # the big convs sit top right
     return figure
+
+
+def time_shares(shares: dict[str, float], *, title: str) -> go.Figure:
+    """``LayerProfile.shares`` (time group -> fraction of the layer times) as bars in their groups' colours."""
+    return horizontal_bars([GROUP_LABELS[group] for group in shares], list(shares.values()), title=title,
+                           x_title="fraction of the layer times", colour=[group_colour(group) for group in shares])
 
 
 def sweep_lines(sweep: Sweep, *, metric: str, title: str, y_title: str) -> go.Figure:
@@ -74,7 +81,8 @@ def roofline_chart(line: Roofline, *, title: str) -> go.Figure:
             customdata=[[layer.name, layer.limit, (layer.fraction or 0.0)] for layer in members],
             hovertemplate="%{text} (%{customdata[0]}): %{x:,.1f} FLOP/byte, %{y:,.1f} GFLOP/s, "
                           "%{customdata[1]}-bound, %{customdata[2]:.0%} of its bound<extra></extra>")
-    plain_numbers = {"type": "log", "exponentformat": "none", "tickformat": ",.3~g"}  # 0.1, not "100m"
+    # 0.1 and 1,000, not "100m" and "1e+3"; labels at 1, 2 and 5 of each decade (every minor tick crowded).
+    plain_numbers = {"type": "log", "exponentformat": "none", "tickformat": ",.3~r", "dtick": "D2"}
     figure.update_layout(title=title, xaxis_title="arithmetic intensity (FLOP per byte moved, log)",
                          yaxis_title="GFLOP/s (log)")
     style_figure(figure, height=420)

@@ -38,3 +38,12 @@ def test_bars_take_the_colour_of_their_group_as_the_diagram_does() -> None:
     conv_bars = next(trace for trace in figure.data if trace.name == "Convolution")
     bn_bars = next(trace for trace in figure.data if trace.name == "Other")
     assert list(bn_bars.x) == list(conv_bars.x)  # each BN on its conv's bar
+
+
+def test_time_shares_and_roofline_read_as_the_other_charts() -> None:
+    from explorer import perf_charts
+
+    figure = perf_charts.time_shares({"conv": 0.7, "fc": 0.2, "other": 0.1}, title="Share of the time")
+    assert list(figure.data[0].marker.color) == [vgg.analysis.GROUP_COLOUR[group] for group in
+                                                 (LayerGroup.CONV, LayerGroup.FC, LayerGroup.OTHER)]
+    assert list(figure.data[0].text) == ["70.0%", "20.0%", "10.0%"]

@@ -130,9 +130,7 @@ def _results(report: BenchReport, projector: bool) -> None:
                    key="perf_time_vs_macs", projector=projector)
     with right:
         shares = profile.shares
-        show_chart(charts.horizontal_bars([perf_charts.GROUP_LABELS[g] for g in shares], list(shares.values()),
-                                          title="Share of the time", x_title="fraction of the layer times"),
-                   key="perf_shares", projector=projector)
+        show_chart(perf_charts.time_shares(shares, title="Share of the time"), key="perf_shares", projector=projector)
         st.caption(overhead_sentence(profile.overhead, profile.timed_seconds, profile.plain_seconds))
     _layer_table(profile, reference)
     _roofline(report.roofline(profile), projector)
