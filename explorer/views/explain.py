@@ -38,6 +38,7 @@ RANDOM_DENSE = ("Random weights: the score maps below are an untrained network's
 RANDOM_UNITS = ("Random weights: an untrained unit still responds more to some patterns than others, and the "
                 "optimiser finds them (random colour blobs and stripes). Trained units want edges, textures, "
                 "eyes and wheels: load ImageNet weights to see those.")
+TRAINED_DISPLAY_SIDE = 256  # a trained mini's 32 or 64 px input, enlarged with hard pixel edges for a class
 _DENSE_KEY, _GALLERY_KEY = "_explain_dense_request", "_explain_gallery_request"
 
 
@@ -210,9 +211,6 @@ def _units(state: AppState, network: service.Network, model: torch.nn.Module) ->
         columns[index % 4].image(result.image, caption=f"channel {result.channel}: mean activation "
                                                        f"{result.activation:.2f}", width="stretch")
 
-
-
-TRAINED_DISPLAY_SIDE = 256  # a 32 or 64 px input, enlarged with hard pixel edges so a class can see it
 
 
 def _render_trained(state: AppState) -> None:
