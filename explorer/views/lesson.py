@@ -98,6 +98,11 @@ def _state_panel(step: LessonStep, projector: bool) -> None:
     next(slots).metric("Output shape", format.shape(step.shape[1:]), help=f"Batch left out: {format.shape(step.shape)}")
     next(slots).metric("Parameters so far", format.count(step.params_so_far), help=f"{step.params_so_far:,}")
     next(slots).metric("MACs so far", format.count(step.macs_so_far), help=f"{step.macs_so_far:,} multiply-accumulates")
+
+
+def _appended(step: LessonStep, projector: bool) -> None:
+    """The modules the step appended, across the page's width: five columns in the state's 40 % column scrolled
+    sideways and hid the MACs."""
     if not step.appended:
         return
     st.markdown(f"**Appended** ({len(step.appended)} module{'s' if len(step.appended) > 1 else ''}):")
@@ -201,6 +206,7 @@ def _step(state: AppState, walk: Lesson, step: LessonStep, report: vgg.Report) -
         _state_panel(step, state.projector)
         if step.stage is Stage.INIT:
             _init_table(step, state.projector)
+    _appended(step, state.projector)
     if step.stage is Stage.MAKE_LAYERS:
         st.html(_entry_chips(walk, step))
     _network_so_far(report, step)
