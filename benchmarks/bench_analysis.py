@@ -91,7 +91,7 @@ def bench_variant(config: str, bn: bool, repeats: int, baseline_repeats: int) ->
     warm = median_ms(run, repeats, before=lambda: clear_caches(models=False))
     with torch.inference_mode(False):
         reference = median_ms(baseline, baseline_repeats)
-    name = vgg.variant_name(vgg.resolve_config(config), bn) or f"{config}{' + BN' if bn else ''}"
+    name = vgg.variant_name(config, batch_norm=bn) or f"{config}{' + BN' if bn else ''}"
     return {"variant": name, "config": config, "batch_norm": bn, "analyze_cold_ms": round(cold, 2),
             "analyze_warm_ms": round(warm, 2), "build_torchinfo_ms": round(reference, 1),
             "speedup": round(reference / cold, 1)}
