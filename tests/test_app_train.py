@@ -91,6 +91,25 @@ def test_stop_stops_a_running_job() -> None:
     assert not any(b.key and b.key.startswith("train_stop_") for b in at.button)
 
 
+def test_a_second_tab_on_the_jobs_link_shows_the_recipe_being_trained() -> None:
+    first = open_train()
+    set_tiny_recipe(first, epochs=1)
+    first.select_slider(key="train_lr").set_value(0.05)
+    first.number_input(key="train_seed").set_value(7)
+    first.run()
+    first.button(key="train_start").click().run()
+    job = first.query_params["job"]
+    job = job[0] if isinstance(job, list) else job
+    second = open_train(job=str(job))
+    assert second.selectbox(key="train_config").value == "A"
+    assert second.selectbox(key="train_divisor").value == 32
+    assert second.number_input(key="train_epochs").value == 1
+    assert second.select_slider(key="train_lr").value == 0.05
+    assert second.number_input(key="train_seed").value == 7
+    assert not second.warning or not any("Session State API" in w.value for w in second.warning)
+    run_until(first, "Finished")
+
+
 @pytest.fixture(scope="module")
 def digits_checkpoint() -> bytes:
     """A small digits network, as `python -m vgg train --out` would write it (a few seconds)."""

@@ -21,24 +21,47 @@ CONFIGS = ("A", "A-LRN", "B", "C", "D", "E")
 DIVISORS = (4, 8, 16, 32)
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 POLL_SECONDS = 1.0
-_DEFAULTS = Recipe()
+
+
+_FORM_JOB_KEY = "train_form_job"  # the job whose recipe the form last showed
+
+
+def _form_values(recipe: Recipe) -> dict[str, object]:
+    """The recipe as the form's widget values, by widget key."""
+    return {"train_config": recipe.config, "train_bn": recipe.batch_norm, "train_dataset": recipe.dataset,
+            "train_epochs": recipe.epochs, "train_lr": recipe.lr, "train_seed": recipe.seed,
+            "train_divisor": recipe.width_divisor}
+
+
+def _fill_form(view: JobView | None) -> None:
+    """The form starts from the defaults, or from the recipe of the job this tab follows when it first shows it:
+    a second tab opened on ``?job=N`` (or a reload) shows what is training, not the defaults. Set before the
+    widgets exist, so the widgets take no default of their own (Streamlit warns when both are given)."""
+    followed = view is not None and view.recipe is not None and st.session_state.get(_FORM_JOB_KEY) != view.id
+    if followed:
+        st.session_state[_FORM_JOB_KEY] = view.id
+        st.session_state.update(_form_values(view.recipe))
+        return
+    for key, value in _form_values(Recipe(seed=0)).items():
+        st.session_state.setdefault(key, value)
 
 
 def _recipe_form() -> Recipe | None:
-    """The recipe widgets; returns a Recipe when Train was pressed."""
+    """The recipe widgets (their values in session state, see ``_fill_form``); returns a Recipe when Train was
+    pressed."""
     left, middle, right = st.columns(3)
-    config = left.selectbox("Configuration", CONFIGS, index=CONFIGS.index("D"), key="train_config")
-    batch_norm = left.toggle("Batch norm", value=True, key="train_bn")
+    config = left.selectbox("Configuration", CONFIGS, key="train_config")
+    batch_norm = left.toggle("Batch norm", key="train_bn")
     dataset = middle.selectbox("Dataset", vgg.train.DATASETS, key="train_dataset",
                                format_func={"digits": "Handwritten digits (scikit-learn)",
                                             "shapes": "Coloured shapes (generated)"}.__getitem__)
-    epochs = middle.number_input("Epochs", min_value=1, max_value=100, value=_DEFAULTS.epochs, key="train_epochs")
-    lr = right.select_slider("Learning rate", LEARNING_RATES, value=_DEFAULTS.lr, key="train_lr",
+    epochs = middle.number_input("Epochs", min_value=1, max_value=100, key="train_epochs")
+    lr = right.select_slider("Learning rate", LEARNING_RATES, key="train_lr",
                              help="Divided by 10 when the test accuracy stops improving for two epochs.")
-    seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="train_seed",
+    seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, key="train_seed",
                               help="Same seed, same run, bit for bit (on CPU).")
-    divisor = left.selectbox("Width divisor", DIVISORS, index=DIVISORS.index(_DEFAULTS.width_divisor),
-                             key="train_divisor", format_func=lambda k: f"/{k} (conv1 {64 // k} channels)")
+    divisor = left.selectbox("Width divisor", DIVISORS, key="train_divisor",
+                             format_func=lambda k: f"/{k} (conv1 {64 // k} channels)")
     if not st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:"):
         return None
     return Recipe(config, batch_norm=batch_norm, dataset=dataset, epochs=int(epochs), lr=float(lr), seed=int(seed),
@@ -128,6 +151,7 @@ def render(state: AppState) -> None:
     st.markdown("The chosen configuration with every width divided by the divisor (D: 64-128-256-512-512 becomes "
                 "8-16-32-64-64 at /8), on 32 px digits or 64 px shapes that ship with the app: the paper's "
                 "recipe scaled down (SGD, momentum 0.9, weight decay, dropout, learning rate / 10 on a plateau).")
+    _fill_form(training.current_job())
     recipe = _recipe_form()
     if recipe is not None:
         training.submit_training(recipe)

@@ -48,6 +48,7 @@ class JobView:
     model_id: int | None = None  # the trained model this job produced (train jobs)
     experiment: ExperimentResult | None = None
     seconds: float = 0.0
+    recipe: Recipe | None = None  # what a train job trains (a second tab shows its form filled in)
 
     @property
     def finished(self) -> bool:
@@ -70,6 +71,7 @@ class _Job:
     experiment: ExperimentResult | None = None
     started: float = 0.0
     ended: float = 0.0
+    recipe: Recipe | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class TrainingQueue:
                     job.model_id = entry.id
                     job.status = STOPPED if result.stopped else DONE
 
-        return self._submit(title, "train", work)
+        return self._submit(title, "train", work, recipe)
 
     def submit_experiment(self, name: str, *, seeds: int = 1, epochs: int | None = None,
                           **overrides: object) -> int:
@@ -133,9 +135,9 @@ class TrainingQueue:
 
         return self._submit(experiment.title, "experiment", work)
 
-    def _submit(self, title: str, kind: str, work: Callable[[_Job], None]) -> int:
+    def _submit(self, title: str, kind: str, work: Callable[[_Job], None], recipe: Recipe | None = None) -> int:
         with self._lock:
-            job = _Job(next(self._ids), title, kind, work)
+            job = _Job(next(self._ids), title, kind, work, recipe=recipe)
             self._jobs[job.id] = job
             self._waiting.append(job.id)
             self._forget_old_jobs()
@@ -246,7 +248,7 @@ class TrainingQueue:
         seconds = (job.ended or time.perf_counter()) - job.started if job.started else 0.0
         return JobView(job.id, job.title, job.kind, job.status, position, job.fraction, job.message,
                        tuple(Curve(label, tuple(records)) for label, records in job.curves.items()), job.error,
-                       job.model_id, job.experiment, seconds)
+                       job.model_id, job.experiment, seconds, job.recipe)
 
 
 def with_epochs(recipe: Recipe, epochs: int) -> Recipe:
