@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 from PIL import Image
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 import vgg
 from vgg.vision import load_sample, sample_credits, sample_images
@@ -55,6 +56,12 @@ def choose_image(key: str = "image") -> ChosenImage | None:
     if uploaded is None:
         st.info("Choose a file (or take a photo) to run it through the network; the samples work meanwhile.")
         return None
+    image, digest = uploaded_image(uploaded)
+    return ChosenImage(image, f"{source.lower()}: {uploaded.name}", digest)
+
+
+def uploaded_image(uploaded: UploadedFile) -> tuple[Image.Image, str]:
+    """An uploaded file as an oriented RGB image and a digest of its bytes (to key cached results); ImageError
+    in words for a file that is not a usable image."""
     data = uploaded.getvalue()
-    image = _load_bytes(data, uploaded.name)
-    return ChosenImage(image, f"{source.lower()}: {uploaded.name}", hashlib.sha256(data).hexdigest()[:16])
+    return _load_bytes(data, uploaded.name), hashlib.sha256(data).hexdigest()[:16]

@@ -14,10 +14,12 @@ import numpy as np
 import streamlit as st
 import torch
 from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 
 import vgg
 import vgg.train
 from explorer.guard import plain
+from explorer.image_input import ACCEPTED, uploaded_image
 from vgg.train import JobView, Recipe, TrainedEntry, TrainingQueue
 
 JOB_KEY = "train_job"  # the session's job id, mirrored in the URL (?job=N) so a second tab finds it
@@ -90,6 +92,8 @@ def sidebar_label(entry: TrainedEntry) -> str:
 TEST_IMAGE, UPLOAD, DRAW = "Test image", "Upload", "Draw"
 CANVAS_SIDE = 256  # px: room for a digit drawn with a mouse, small enough beside the scan at 1280x720
 STROKE_WIDTH = 20  # px of 256: a marker's line; the library thickens it to the scans' ink in any case
+DIGIT_UPLOAD = (f"{ACCEPTED} A photo of one digit, dark ink on light paper or light on dark: it is cut out and "
+                "scaled as the dataset's scans were.")
 
 
 @dataclass(frozen=True)
@@ -119,17 +123,17 @@ def choose_trained_image(entry: TrainedEntry, key: str) -> TrainedImage | None:
         box = None if test.boxes is None else tuple(float(v) for v in test.boxes[index])
         return TrainedImage(test.images[index], f"test image {index}: a {trained.class_names[label]}",
                             f"test:{entry.id}:{index}", box, label)  # type: ignore[arg-type]
-    uploaded = st.file_uploader("Upload an image", type=["png", "jpg", "jpeg", "webp", "bmp"],
-                                key=f"{key}_trained_upload",
-                                help="Squashed to the network's input size. The digits are light on dark.")
+    is_digits = trained.dataset.get("name") == "digits"
+    uploaded = st.file_uploader("Upload an image", type=None, key=f"{key}_trained_upload", help=ACCEPTED)
+    st.caption(DIGIT_UPLOAD if is_digits else f"{ACCEPTED} Squashed to the network's {trained.input_size} px.")
     if uploaded is None:
         st.info("Choose a file to run it through the trained network.")
         return None
-    image = vgg.load_image(uploaded.getvalue())
-    resized = image.resize((trained.input_size, trained.input_size))
-    pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
-    return TrainedImage(pixels, f"upload: {uploaded.name}",
-                        f"upload:{hashlib.sha256(uploaded.getvalue()).hexdigest()[:16]}")
+    image, digest = uploaded_image(uploaded)
+    caption = f"upload: {uploaded.name}"
+    if is_digits:  # cut out and scaled as the scans were, not squashed: a digit on a page is small
+        return _as_digit(trained, image, caption, st.columns(3)[0])
+    return TrainedImage(trained.image_pixels(image), caption, f"upload:{digest}")
 
 
 def _drawn_digit(trained: vgg.train.TrainedModel, key: str) -> TrainedImage | None:
@@ -152,16 +156,23 @@ def _drawn_digit(trained: vgg.train.TrainedModel, key: str) -> TrainedImage | No
         right.info("Draw a digit on the black square: the network classifies it when you lift the mouse.",
                    icon=":material/draw:")
         return None
+    return _as_digit(trained, drawing, "your drawing", right)
+
+
+def _as_digit(trained: vgg.train.TrainedModel, drawing: Image.Image | np.ndarray, caption: str,
+              where: DeltaGenerator) -> TrainedImage | None:
+    """A drawing or a photo of a digit made into the dataset's 8x8 scan (shown in ``where``) and the network's
+    input by the library, exactly as a test image is made; a warning in words when there is no digit to see."""
     try:
         drawn = vgg.train.digit_from_drawing(drawing, input_size=trained.input_size)
     except vgg.train.DatasetError as error:
-        right.warning(plain(str(error)))
+        where.warning(plain(str(error)))
         return None
     scan = torch.from_numpy(drawn.scan).expand(3, -1, -1)  # (3, 8, 8): shown as grey, like the pixels
-    right.image(enlarged(scan, side=CANVAS_SIDE), width=CANVAS_SIDE,
+    where.image(enlarged(scan, side=CANVAS_SIDE), width=CANVAS_SIDE,
                 caption="As the digits dataset stores it: strokes thickened to the scans' ink, the box scaled to "
                         "fill 32 px, each 4x4 block counted into one of 8 x 8 cells")
-    return TrainedImage(drawn.pixels, "your drawing", f"draw:{hashlib.sha256(drawn.scan.tobytes()).hexdigest()[:16]}")
+    return TrainedImage(drawn.pixels, caption, f"digit:{hashlib.sha256(drawn.scan.tobytes()).hexdigest()[:16]}")
 
 
 def dataset_test_split(entry: TrainedEntry) -> vgg.train.Split:

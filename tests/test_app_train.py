@@ -168,3 +168,38 @@ def test_the_lessons_forward_pass_runs_the_trained_network(digits_checkpoint: by
     predictions = [frame.value for frame in at.dataframe if "Label" in frame.value.columns]
     assert len(predictions) == 1 and set(predictions[0]["Label"]) <= set("0123456789")
     assert len(predictions[0]) == 5
+
+
+def paper_photo_png() -> bytes:
+    """A phone's photo of a digit on paper: a small dark '7' off-centre on a light, slightly uneven page."""
+    image = Image.new("RGB", (400, 300), (235, 232, 225))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 250, 400, 300), fill=(215, 212, 205))  # a shadow along the bottom of the page
+    draw.line((250, 60, 310, 60), fill=(30, 30, 40), width=9)
+    draw.line((310, 60, 270, 170), fill=(30, 30, 40), width=9)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_uploaded_photo_of_a_digit_is_read_as_the_scans_were_and_a_bad_file_in_words(
+        digits_checkpoint: bytes) -> None:
+    """For a digits network an upload is cut out and scaled like the dataset's scans (its 8x8 scan shown), not
+    squashed; any file type reaches the library, which refuses a non-image in words."""
+    at = open_train(weights="trained")
+    at.sidebar.file_uploader(key="trained_upload").upload("a_bn.pth", digits_checkpoint, "application/octet-stream")
+    at.query_params["view"] = "Forward pass"
+    at.run()
+    at.get("segmented_control")[0].set_value("Upload").run()
+    uploader = next(u for u in at.get("file_uploader") if "forward_trained_upload" in u.proto.id)
+    assert not uploader.proto.type  # no browser-side type list: phone photos reach the library
+    uploader.upload("seven.png", paper_photo_png(), "image/png").run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [caption for image in at.image for caption in image.captions]
+    assert any("into one of 8 x 8 cells" in caption for caption in captions)
+    labels = at.dataframe[0].value["Label"].tolist()
+    assert len(labels) == 5 and set(labels) <= set("0123456789")
+    uploader = next(u for u in at.get("file_uploader") if "forward_trained_upload" in u.proto.id)
+    uploader.upload("notes.png", b"these are my notes, not a picture", "image/png").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("notes.png" in error.value for error in at.error), [error.value for error in at.error]

@@ -71,11 +71,14 @@ class TrainedModel:
         """(N, 3, S, S) in [0, 1] -> normalised as in training."""
         return normalize(images, self.mean, self.std)
 
+    def image_pixels(self, image: Image.Image) -> torch.Tensor:
+        """An image -> (3, S, S) in [0, 1], squashed to the network's S x S (not normalised)."""
+        resized = image.convert("RGB").resize((self.input_size, self.input_size), Image.Resampling.BILINEAR)
+        return torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255.0).permute(2, 0, 1).contiguous()
+
     def image_tensor(self, image: Image.Image) -> torch.Tensor:
         """An RGB image -> (1, 3, S, S) as the network was trained: squashed to S x S, normalised."""
-        resized = image.convert("RGB").resize((self.input_size, self.input_size), Image.Resampling.BILINEAR)
-        pixels = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255.0).permute(2, 0, 1)  # (3, S, S)
-        return self.prepare_images(pixels.unsqueeze(0))
+        return self.prepare_images(self.image_pixels(image).unsqueeze(0))
 
     def predict(self, image: Image.Image | torch.Tensor, k: int = 5) -> Predictions:
         """Top-k of the dataset's classes for an image (or a (3, S, S) tensor in [0, 1])."""
