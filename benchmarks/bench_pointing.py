@@ -72,7 +72,8 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     summary = hardware_summary()
-    print(f"Hardware: {hardware_line(summary)}", flush=True)
+    # Before the minutes of training; on stdout only above the markdown table (the JSON holds it otherwise).
+    print(f"Hardware: {hardware_line(summary)}\n", file=sys.stdout if args.markdown else sys.stderr, flush=True)
     rows = []
     for seed in args.seeds:  # each seed's rows on stderr as they come: a run takes minutes
         rows += measure(seed, args.tolerance)
