@@ -93,3 +93,24 @@ def test_results_survive_a_rerun_and_say_when_settings_changed():
     assert_clean(at)
     assert _frame(at, "Of the probe").equals(before)  # shown again, not measured again
     assert any("have changed since" in caption.value for caption in at.caption)
+
+
+def test_projector_mode_shows_the_layer_and_roofline_tables_as_static_tables_in_large_type():
+    """A data grid keeps its small fixed-size text on a projector: both tables become static tables, the
+    layers that compute only, with percentages and separators written out."""
+    at = run_app(**SMALL, projector="true")
+    assert_clean(at)
+    at.multiselect(key="perf_batches").set_value([1])
+    at.slider(key="perf_repeats").set_value(2)
+    at.button(key="perf_run").click().run()
+    assert_clean(at)
+    tables = [table.value for table in at.table]
+    layers = next(frame for frame in tables if "Of the probe" in frame.columns)
+    assert list(layers.columns) == ["Paper name", "MACs", "ms", "GFLOP/s", "Of the probe"]
+    assert list(layers["Paper name"]) == ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"]
+    assert all(text.endswith("%") for text in layers["Of the probe"])
+    roofline = next(frame for frame in tables if "Of the bound" in frame.columns)
+    assert list(roofline["Layer"]) == ["conv1_1", "conv2_1", "fc6", "fc7", "fc8"]
+    assert all(text.endswith("%") for text in roofline["Of the bound"])
+    assert not any("Of the probe" in frame.value.columns or "Of the bound" in frame.value.columns
+                   for frame in at.dataframe)

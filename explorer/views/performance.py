@@ -132,7 +132,7 @@ def _results(report: BenchReport, projector: bool) -> None:
         shares = profile.shares
         show_chart(perf_charts.time_shares(shares, title="Share of the time"), key="perf_shares", projector=projector)
         st.caption(overhead_sentence(profile.overhead, profile.timed_seconds, profile.plain_seconds))
-    _layer_table(profile, reference)
+    _layer_table(profile, reference, projector)
     _roofline(report.roofline(profile), projector)
     _sweep(report, projector)
 
@@ -149,19 +149,30 @@ def overhead_sentence(overhead: float, timed_seconds: float, plain_seconds: floa
     return f"Timing every layer adds {overhead:.1%} to a forward pass ({times})."
 
 
-def _layer_table(profile: LayerProfile, reference: float | None) -> None:
+def _layer_table(profile: LayerProfile, reference: float | None, projector: bool) -> None:
     # Layers without MACs (ReLU, pooling) have no GFLOP/s: an empty cell, not "None".
     frame = pd.DataFrame([{"Paper name": layer.paper_name, "Module": layer.name, "Kind": layer.kind,
                            "MACs": layer.macs, "ms": layer.seconds * 1e3,
                            "GFLOP/s": "" if layer.gflops is None else f"{layer.gflops:,.1f}",
                            "Of the probe": layer.fraction_of(reference)} for layer in profile.layers])
-    st.dataframe(frame, hide_index=True, key="perf_layers", column_config={
-        "MACs": st.column_config.NumberColumn(format="compact"),
-        "ms": st.column_config.NumberColumn(format="%.3f"),
-        "Of the probe": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
+    if projector:  # a static table in the page's large type, the layers that compute only, as the class reads them
+        shown = frame[frame["MACs"] > 0].assign(**{"MACs": frame["MACs"].map(format.count),
+                                                   "ms": frame["ms"].map("{:,.2f}".format),
+                                                   "Of the probe": frame["Of the probe"].map(_percent)})
+        show_table(shown, key="perf_layers", projector=True,
+                   static_columns=["Paper name", "MACs", "ms", "GFLOP/s", "Of the probe"])
+    else:
+        st.dataframe(frame, hide_index=True, key="perf_layers", column_config={
+            "MACs": st.column_config.NumberColumn(format="compact"),
+            "ms": st.column_config.NumberColumn(format="%.3f"),
+            "Of the probe": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
     st.caption("GFLOP/s = 2 × MACs / time. On the CPU, a layer's time is the wall clock around its call; on a GPU, "
                "CUDA events. A layer can pass 100% of the probe when its shape suits the hardware better than the "
                "square matmul does.")
+
+
+def _percent(fraction: float | None) -> str:
+    return "" if fraction is None or pd.isna(fraction) else f"{fraction:.0%}"
 
 
 def _roofline(line: Roofline, projector: bool) -> None:
@@ -176,11 +187,18 @@ def _roofline(line: Roofline, projector: bool) -> None:
         frame = pd.DataFrame([{"Layer": layer.paper_name, "Bound by": layer.limit, "FLOP/byte": layer.intensity,
                                "Bound ms": layer.bound_seconds * 1e3, "Took ms": layer.measured_seconds * 1e3,
                                "Of the bound": layer.fraction} for layer in line.layers if layer.flops])
-        st.dataframe(frame, hide_index=True, key="perf_roofline_table", column_config={
-            "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
-            "Bound ms": st.column_config.NumberColumn(format="%.2f"),
-            "Took ms": st.column_config.NumberColumn(format="%.2f"),
-            "Of the bound": st.column_config.NumberColumn(format="percent")})
+        if projector:  # static, in the page's large type: a data grid keeps its small fixed-size text
+            show_table(frame.assign(**{"FLOP/byte": frame["FLOP/byte"].map("{:,.1f}".format),
+                                       "Bound ms": frame["Bound ms"].map("{:,.2f}".format),
+                                       "Took ms": frame["Took ms"].map("{:,.2f}".format),
+                                       "Of the bound": frame["Of the bound"].map(_percent)}),
+                       key="perf_roofline_table", projector=True)
+        else:
+            st.dataframe(frame, hide_index=True, key="perf_roofline_table", column_config={
+                "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
+                "Bound ms": st.column_config.NumberColumn(format="%.2f"),
+                "Took ms": st.column_config.NumberColumn(format="%.2f"),
+                "Of the bound": st.column_config.NumberColumn(format="percent")})
     st.caption(f"Roofs measured here: a {roof.precision} matmul ({roof.peak_gflops:,.1f} GFLOP/s) and a streaming "
                f"copy/triad ({roof.bandwidth_gbs:,.1f} GB/s); the ridge is at {roof.ridge:,.1f} FLOP per byte. A "
                "layer's bytes are its weights, input and output, each moved once; its bound is the larger of "
