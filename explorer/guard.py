@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+import vgg
 from explorer.state import AppState
 
 log = logging.getLogger("explorer")
@@ -24,11 +25,11 @@ def plain(text: str) -> str:
 
 
 def guarded(render: Callable[[AppState], None], state: AppState) -> None:
-    """Run a view; a ValueError (the library's user-facing errors) becomes st.error with its message,
-    anything else an error that says what to do, with details folded away for whoever reports it."""
+    """Run a view; a vgg.VGGError (the library's user-facing errors, each saying what to do) becomes st.error
+    with its message, anything else an error that says what to do, logged for whoever reports it."""
     try:
         render(state)
-    except ValueError as error:
+    except vgg.VGGError as error:
         st.error(plain(str(error)), icon=":material/error:")
     except MemoryError:
         st.error("The machine ran out of memory for this model and input. Try a smaller input size, "

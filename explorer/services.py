@@ -27,20 +27,40 @@ FORWARD_SLOT = "Forward pass"  # the view whose title names the session's kept r
 _IMAGENET_FAILED = "_imagenet_unavailable"  # the session's last failed ImageNet download, in words
 
 
-def weights_choice(state: AppState) -> WeightsChoice:
-    """The weights a view runs: the sidebar's, or random ones while ImageNet weights could not be had."""
-    if state.weights == "imagenet" and st.session_state.get(_IMAGENET_FAILED):
+def _has_imagenet_weights(choice: ModelChoice) -> bool:
+    """Whether torchvision published ImageNet weights for this network (A, B, D, E, with or without BN)."""
+    try:
+        return choice.network.variant is not None
+    except vgg.VGGError:  # a custom spec that is not one: it has none either
+        return False
+
+
+def weights_choice(state: AppState, choice: ModelChoice | None = None) -> WeightsChoice:
+    """The weights a view runs for ``choice`` (the sidebar's network by default): the sidebar's, or random
+    ones where ImageNet weights could not be downloaded or were never published for that network."""
+    if state.weights == "imagenet" and (st.session_state.get(_IMAGENET_FAILED)
+                                        or not _has_imagenet_weights(choice or state.model)):
         return RandomWeights(state.seed)
     return resources.weights_choice(state.weights, state.seed, state.weights_path)
 
 
-def weights_are_random(state: AppState) -> bool:
-    return isinstance(weights_choice(state), RandomWeights)
+def weights_are_random(state: AppState, choice: ModelChoice | None = None) -> bool:
+    return isinstance(weights_choice(state, choice), RandomWeights)
 
 
-def imagenet_notice(state: AppState) -> None:
-    """One message for ImageNet weights that could not be downloaded (the view goes on with random weights)."""
-    if state.weights != "imagenet" or not st.session_state.get(_IMAGENET_FAILED):
+def imagenet_notice(state: AppState, *choices: ModelChoice) -> None:
+    """Where ImageNet weights were asked for and cannot be used, why: never published for a network (one
+    message each), or not downloadable (one message); the view goes on with random weights either way.
+    ``choices`` are the networks on screen, the sidebar's by default."""
+    if state.weights != "imagenet":
+        return
+    unpublished = [choice for choice in choices or (state.model,) if not _has_imagenet_weights(choice)]
+    for choice in unpublished:
+        st.info(f"torchvision published ImageNet weights only for A, B, D and E (with or without batch norm); "
+                f"{choice.title} has none, so it runs with random weights (seed {state.seed}) here and its "
+                f"predictions are noise. Choose one of those four for trained weights, or train a mini VGG in "
+                f"the Train view.", icon=":material/info:")
+    if not st.session_state.get(_IMAGENET_FAILED) or len(unpublished) == len(choices or (state.model,)):
         return
     st.warning(f"ImageNet weights are not available: they could not be downloaded (is this server offline?). "
                f"This view uses random weights (seed {state.seed}) meanwhile, so its predictions are noise. For "
@@ -52,7 +72,7 @@ def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32")
     """The cached, prepared model for ``choice`` with the sidebar's weights and device, with a
     progress bar while ImageNet weights download; random weights when they cannot be (``imagenet_notice``
     says so)."""
-    weights = weights_choice(state)
+    weights = weights_choice(state, choice)
     bar = None
 
     def on_progress(done: int, total: int | None) -> None:
@@ -69,7 +89,7 @@ def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32")
         if not isinstance(weights, ImageNetWeights):
             raise
         st.session_state[_IMAGENET_FAILED] = str(error)  # what went wrong, then what to do about it
-        return resources.model(choice, weights_choice(state), state.device, precision=precision)
+        return resources.model(choice, weights_choice(state, choice), state.device, precision=precision)
     finally:
         if bar is not None:  # never a stale "Downloading... 0 B" above the message
             bar.empty()
@@ -79,7 +99,7 @@ def load_model(state: AppState, choice: ModelChoice, *, precision: str = "fp32")
 def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps: PreprocessSteps) -> ForwardResult:
     """One forward pass per (model, weights, device, image, preprocessing), remembered for the session
     so that picking another layer does not run the network again."""
-    key = (choice, weights_choice(state), state.device, state.precision, picked.digest, steps.mode, steps.size)
+    key = (choice, weights_choice(state, choice), state.device, state.precision, picked.digest, steps.mode, steps.size)
     session = session_memory.session_id()
     remembered = session_memory.RESULTS.get(session, FORWARD_SLOT, key)  # (ForwardResult, AccuracyCost or None)
     if remembered is not None:
@@ -90,7 +110,7 @@ def run_forward(state: AppState, choice: ModelChoice, picked: ChosenImage, steps
     input_size = tuple(steps.tensor.shape[-2:])
     resources.check_fits(choice, input_size)  # "whole" mode runs at the sidebar's size
     network = load_model(state, choice, precision=state.precision)
-    imagenet_notice(state)
+    imagenet_notice(state, choice)
     with st.spinner("Running the forward pass..."):
         result = in_turn(lambda: vgg.forward_with_features(network, steps.tensor,
                                                            layers=shown_layers(choice, input_size)))
@@ -121,6 +141,14 @@ def in_turn(run: Callable[[], ForwardResult]) -> ForwardResult:
     with turns.FORWARD_TURNS.turn(waiting):
         note.empty()
         return run()
+
+
+def exported_bytes(network: torch.nn.Module, fmt: str) -> bytes:
+    """The network exported and parity-checked, in one of the server's compute turns: an export holds a
+    model's worth of memory, and thirty students pressing Download at once must not hold thirty. (It runs
+    in the download's callback, where no message can be shown: it simply waits its turn.)"""
+    with turns.FORWARD_TURNS.turn():
+        return vgg.perf.export_bytes(network, fmt)[0]
 
 
 def shown_layers(choice: ModelChoice, input_size: tuple[int, int]) -> list[str]:
@@ -154,12 +182,12 @@ def run_side_by_side(state: AppState, choices: Sequence[ModelChoice]) -> None:
         return
     steps = preprocess_steps(picked.image, mode="crop", size=224)
     networks = [load_model(state, choice) for choice in choices]
-    imagenet_notice(state)  # once, above both columns
+    imagenet_notice(state, *choices)  # once, above both columns
     for column, choice, network in zip(st.columns(len(choices)), choices, networks, strict=True):
         with column:
             result = in_turn(lambda network=network: vgg.forward_with_features(network, steps.tensor, layers=()))
             st.metric(f"{choice.title}: forward pass", f"{result.total_seconds * 1e3:.0f} ms")
-            show_predictions(result, weights_are_random(state), k=3)
+            show_predictions(result, weights_are_random(state, choice), k=3)
 
 
 def _trained_side_by_side(state: AppState) -> None:

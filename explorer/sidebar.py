@@ -96,7 +96,7 @@ def model_choice_widgets(prefix: str, *, label: str, container: st.delta_generat
             spec = vgg.parse_spec(spec_text)
             container.caption(f"Valid: {len(spec.convs)} convs, {spec.num_pools} pools, "
                               f"{spec.weight_layers} weight layers.")
-        except ValueError as error:
+        except vgg.VGGError as error:
             container.error(plain(str(error)))
     batch_norm = container.toggle("Batch norm", key=f"{prefix}bn", persist_state="session", on_change=on_change)
     return ModelChoice(config=config, batch_norm=batch_norm, spec_text=spec_text)
@@ -193,7 +193,10 @@ PRECISION_LABELS = {"fp32": "exact (fp32)", "bf16": "fast (bf16)"}
 def _precision(device: str) -> str:
     """"exact (fp32)", and "fast (bf16)" only where this device computes bf16 natively."""
     offered = resources.offered_precisions(device)
-    if st.session_state.get("precision") not in offered:
+    asked = st.session_state.get("precision")
+    if asked not in offered:
+        if asked is not None and asked != "fp32":
+            st.warning(plain(f"Precision {asked!r} is not native on this device; using exact (fp32)."))
         st.session_state["precision"] = "fp32"
     choice = st.radio("Precision", offered, key="precision", persist_state="session", horizontal=True,
                       format_func=PRECISION_LABELS.__getitem__,

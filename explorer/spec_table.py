@@ -39,6 +39,6 @@ def text_to_frame(text: str) -> pd.DataFrame | None:
     """The table for valid text; None when the text does not parse (the text box shows why)."""
     try:
         return spec_to_frame(vgg.parse_spec(text))
-    except ValueError:
+    except vgg.VGGError:
         return None
 

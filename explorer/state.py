@@ -167,6 +167,9 @@ def from_query(query: Mapping[str, str]) -> ParsedQuery:
     if "seed" in query:
         if query["seed"].strip().isdigit():
             state = replace(state, seed=int(query["seed"]) % 2**32)
+            if state.seed != int(query["seed"]):  # torch's seeds are 32-bit: say which one is used
+                problems.append(f"URL parameter seed={query['seed']!r} is larger than 4,294,967,295; using "
+                                f"{state.seed} (the value modulo 2**32).")
         else:
             problems.append(f"URL parameter seed={query['seed']!r} is not a non-negative integer; using "
                             f"{defaults.seed}.")

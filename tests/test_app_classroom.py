@@ -96,6 +96,41 @@ def test_offline_imagenet_weights_say_so_once_and_the_view_runs_on_random_weight
     assert any(h.value == "Top-5 predictions" for h in at.subheader)
 
 
+def test_imagenet_weights_for_a_network_torchvision_never_published_say_so_and_do_not_stick(monkeypatch) -> None:
+    import torch
+
+    def must_not_download(*args, **kwargs):
+        raise AssertionError("C has no published weights: nothing may be downloaded for it")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", must_not_download)
+    at = run_app(view="Forward pass", weights="imagenet", config="C")
+    assert not at.error, [e.value for e in at.error]
+    assert not any("could not be downloaded" in w.value for w in at.warning)  # not an "offline" server
+    notices = [i.value for i in at.info if "published ImageNet weights only for A, B, D and E" in i.value]
+    assert len(notices) == 1 and "has none" in notices[0]
+    assert any(h.value == "Top-5 predictions" for h in at.subheader)  # the view runs, on random weights
+
+
+def test_a_seed_precision_or_device_from_a_link_that_is_not_used_says_what_is(monkeypatch) -> None:
+    from explorer import resources
+
+    monkeypatch.setattr(resources, "offered_precisions", lambda device: ("fp32",))  # a CPU without native bf16
+    at = run_app(view="Overview", seed=str(2**32 + 3), precision="bf16", device="cuda:7")
+    shown = [w.value for w in at.warning] + [e.value for e in at.error] + [i.value for i in at.info]
+    assert any("using 3" in text for text in shown), shown
+    assert any("cuda:7" in text and "not available" in text for text in shown), shown
+    assert any("bf16" in text and "not native" in text and "fp32" in text for text in shown), shown
+
+
+def test_whole_image_mode_runs_at_the_sidebars_height_and_width() -> None:
+    at = run_app(view="Forward pass", size="96x160", config="A")
+    at.radio(key="forward_mode").set_value("whole").run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = [str(image.proto) for image in at.get("image")]
+    assert any("Squashed to 160 × 96" in caption for caption in captions), captions  # width × height, as PIL
+    assert not any("has no effect here" in i.value for i in at.info)
+
+
 def test_input_size_without_effect_in_centre_crop_mode_is_said() -> None:
     at = run_app(view="Forward pass", size="320", config="A")
     assert any("has no effect here" in i.value for i in at.info)

@@ -101,3 +101,13 @@ def test_cli_export_json(tmp_path, capsys):
 def test_cli_export_fails_in_one_line(tmp_path, capsys):
     status = main(["export", "8 M", "--format", "onnx", "--out", str(tmp_path / "no" / "x.onnx")])
     assert status == 2 and capsys.readouterr().err.startswith("error: The folder")
+
+
+def test_onnx_is_offered_only_where_its_packages_are_installed(monkeypatch):
+    import importlib.util
+
+    assert vgg.perf.available_export_formats() == ("onnx", "torchscript", "pt2")  # the dev extra installs them
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "onnxscript" else
+                        real(name, *args))
+    assert vgg.perf.available_export_formats() == ("torchscript", "pt2")

@@ -119,6 +119,20 @@ def test_whole_mode_squashes_the_whole_image(cat):
     assert np.abs(steps.tensor[0].permute(1, 2, 0).numpy() - expected).max() < 1e-5
 
 
+def test_whole_mode_squashes_to_a_height_and_width(cat):
+    steps = vgg.preprocess_steps(cat, mode="whole", size=(96, 160))
+    assert steps.tensor.shape == (1, 3, 96, 160) and steps.cropped.size == (160, 96)
+    assert steps.crop_box == (0, 0, 160, 96) and steps.size == (96, 160)
+    expected = (np.asarray(cat.resize((160, 96), Image.Resampling.BILINEAR)) / 255.0 - MEAN) / STD
+    assert np.abs(steps.tensor[0].permute(1, 2, 0).numpy() - expected).max() < 1e-5
+
+
+def test_a_centre_crop_of_two_sides_is_refused_in_words(cat):
+    with pytest.raises(vgg.VGGError, match="centre crop is square.*'whole'"):
+        vgg.preprocess_steps(cat, mode="crop", size=(224, 320))
+    assert vgg.preprocess_steps(cat, mode="crop", size=(224, 224)).tensor.shape == (1, 3, 224, 224)
+
+
 def test_crop_mode_at_another_size_keeps_torchvisions_ratio():
     steps = vgg.preprocess_steps(textured(500, 400), size=448)
     assert steps.resized.size[1] == 512 and steps.tensor.shape == (1, 3, 448, 448)

@@ -45,6 +45,13 @@ def test_every_corrected_url_value_says_what_is_used_instead():
     assert any("seed='-5'" in problem and "using 0" in problem for problem in problems)
 
 
+def test_a_seed_beyond_32_bits_says_which_seed_is_used():
+    parsed = from_query({"seed": str(2**32 + 5)})
+    assert parsed.state.seed == 5
+    assert any("using 5" in problem for problem in parsed.problems), parsed.problems
+    assert from_query({"seed": "7"}).problems == ()
+
+
 def test_config_names_are_case_insensitive():
     assert from_query({"config": "a-lrn", "a_config": "c"}).state.model.config == "A-LRN"
 

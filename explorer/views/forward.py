@@ -14,7 +14,14 @@ import vgg
 import vgg.perf
 from explorer import charts, resources, training
 from explorer.image_input import ChosenImage, choose_image
-from explorer.services import load_model, precision_cost, run_forward, show_predictions, weights_are_random
+from explorer.services import (
+    exported_bytes,
+    load_model,
+    precision_cost,
+    run_forward,
+    show_predictions,
+    weights_are_random,
+)
 from explorer.state import AppState
 from explorer.style import show_chart, side_by_side
 from vgg import format
@@ -30,7 +37,7 @@ MODES = {"crop": "Centre crop (as the published weights were evaluated)", "whole
 def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     mode = st.radio("Preprocessing", list(MODES), format_func=MODES.__getitem__, horizontal=True,
                     key="forward_mode")
-    size = state.input_size[0] if mode == "whole" else 224
+    size = state.input_size if mode == "whole" else 224
     if mode == "crop" and state.input_size != (224, 224):
         st.info(f"The sidebar's input size ({format.shape(state.input_size)}) has no effect here: centre-crop mode "
                 "always feeds the network a 224 × 224 crop, as the published weights were evaluated. Choose "
@@ -42,7 +49,7 @@ def _preprocessing(picked: ChosenImage, state: AppState) -> PreprocessSteps:
     columns[0].image(steps.original, caption=f"1. Original, {width} × {height}")
     columns[1].image(steps.resized, caption=f"2. Resized to {steps.resized.size[0]} × {steps.resized.size[1]}")
     verb = "Centre-cropped" if mode == "crop" else "Squashed"
-    columns[2].image(steps.cropped, caption=f"3. {verb} to {size} × {size}")
+    columns[2].image(steps.cropped, caption=f"3. {verb} to {steps.cropped.size[0]} × {steps.cropped.size[1]}")
     columns[3].image(vgg.to_display_image(steps.tensor),
                      caption="4. Normalised with ImageNet mean/std (shown un-normalised)")
     if picked.credit:
@@ -174,15 +181,17 @@ def _export(state: AppState) -> None:
     """A download of this network (fp32, the sidebar's weights) in a format other tools open."""
     st.subheader("Export")
     left, right = st.columns([1, 2])
-    fmt = left.selectbox("Format", vgg.perf.EXPORT_FORMATS, key="forward_export_format",
-                         format_func=EXPORT_LABELS.__getitem__)
+    formats = vgg.perf.available_export_formats()
+    fmt = left.selectbox("Format", formats, key="forward_export_format", format_func=EXPORT_LABELS.__getitem__)
     network = load_model(state, state.model)
     stem = vgg.variant_name(state.model.spec_source, batch_norm=state.model.batch_norm) or "vgg_custom"
     name = f"{stem}{vgg.perf.EXPORT_SUFFIXES[fmt]}"
-    right.download_button(f"Download {name}", data=lambda: vgg.perf.export_bytes(network, fmt)[0],
+    right.download_button(f"Download {name}", data=lambda: exported_bytes(network, fmt),
                           file_name=name, mime="application/octet-stream", on_click="ignore",
                           icon=":material/download:", key="forward_export")
     st.caption("The exported file is run once, through ONNX Runtime for ONNX and torch otherwise, and must give "
                "the same logits within 1e-4, or nothing is offered. Exporting VGG16 takes from seconds "
                "(TorchScript) to a few minutes (ONNX, on a busy 2-core CPU) after the click. ONNX files open in "
                "Netron (netron.app); batch, height and width are left free.")
+    if "onnx" not in formats:
+        st.caption("ONNX is not offered: this server lacks its packages (pip install 'vgg-explorer[export]').")

@@ -9,6 +9,7 @@ whole set (the CLI's ``bench`` and benchmarks/ call it); the app calls the piece
 from vgg.perf.export import FORMATS as EXPORT_FORMATS
 from vgg.perf.export import SUFFIXES as EXPORT_SUFFIXES
 from vgg.perf.export import ExportError, ExportResult, export_bytes, export_model
+from vgg.perf.export import available_formats as available_export_formats
 from vgg.perf.hardware import (
     DeviceInfo,
     cpu_flags,
@@ -65,6 +66,7 @@ __all__ = [
     "Sweep",
     "SweepPoint",
     "available_bytes",
+    "available_export_formats",
     "available_layouts",
     "converted_copy",
     "cpu_flags",

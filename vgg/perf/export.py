@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import io
 import os
 import tempfile
@@ -48,6 +49,15 @@ ONNX_OPSET = 18
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 TRACE_BATCH = 2  # torch.export specialises a dimension of size 1 to a constant: trace at batch 2
 CHECK_GROWTH = (32, 64)  # the second parity check: batch 1, 32 px taller and 64 px wider than the trace
+
+
+# The packages each format needs beyond torch: ONNX is the "export" extra (pip install 'vgg-explorer[export]').
+_NEEDS = {"onnx": ("onnx", "onnxscript", "onnxruntime"), "torchscript": (), "pt2": ()}
+
+
+def available_formats() -> tuple[str, ...]:
+    """The formats this installation can write and check (ONNX only with its packages installed)."""
+    return tuple(fmt for fmt in FORMATS if all(importlib.util.find_spec(name) for name in _NEEDS[fmt]))
 
 
 class ExportError(VGGError):
