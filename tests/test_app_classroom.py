@@ -40,6 +40,15 @@ def test_compare_says_equal_for_no_change_and_names_replacements() -> None:
     assert not any(change.startswith("added") for change in changes)
 
 
+def test_compare_lists_the_batch_norm_only_one_side_has() -> None:
+    at = run_app(view="Compare", config="A", bn="true")
+    layers = at.dataframe[0].value
+    changed = layers[layers["Change"] != "same"]
+    assert set(changed["Change"]) == {"added in A + BN"} and len(changed) == 8
+    assert changed["A + BN"].iloc[0] == "bn1_1 (BN after conv1_1)"
+    assert any("removed in A + BN (only A has it)" in caption.value for caption in at.caption)
+
+
 def test_projector_mode_shows_static_tables_with_separators() -> None:
     at = run_app(view="Layers", projector="true")
     table = at.table[0].value

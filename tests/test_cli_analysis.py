@@ -111,6 +111,14 @@ def test_compare_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert [stage["added"] for stage in data["stages"]] == [[], [], ["conv3_3"], ["conv4_3"], ["conv5_3"], []]
     data = json.loads(_run(capsys, "compare", "D", "D", "--bn-b", "--json")[1])
     assert data["b"]["batch_norm"] is True and data["totals"]["params"]["delta"] == 8448
+    assert data["stages"][0]["batch_norm_added_after"] == ["conv1_1", "conv1_2"]
+
+
+def test_compare_names_batch_norm_and_removals_from_bs_side(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _run(capsys, "compare", "A", "vgg11_bn")[1]
+    assert "batch norm after conv3_1, conv3_2 added in A + BN" in out
+    out = _run(capsys, "compare", "A-LRN", "A")[1]
+    assert "lrn1 (LRN) removed in A" in out and "removed from" not in out
 
 
 def test_compare_says_equal_values_are_equal(capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,6 +49,8 @@ def test_c_replaces_ds_three_by_three_and_a_lrn_adds_lrn() -> None:
     assert d_vs_c.stages[2].summary("D", "C") == "conv3_3: conv3-256 in D → conv1-256 in C"
     assert d_vs_c.stages[0].summary("D", "C") == ""
     assert d_vs_c.layer_table()["Change"][6] == "replaced: conv3-256 in D → conv1-256 in C"
+    assert set(d_vs_c.layer_table()["Change"]) == {"same", "replaced: conv3-256 in D → conv1-256 in C",
+                                                    "replaced: conv3-512 in D → conv1-512 in C"}
     a_vs_lrn = vgg.compare(vgg.analyze("A"), vgg.analyze("A-LRN"))
     assert _names(a_vs_lrn, "added") == ["lrn1"]
     assert a_vs_lrn.totals["params"].delta == 0
@@ -65,14 +67,89 @@ def test_any_two_configurations_are_classified_stage_by_stage() -> None:
     e_vs_a = vgg.compare(vgg.analyze("E"), vgg.analyze("A"))
     assert _names(e_vs_a, "removed") == _names(vgg.compare(vgg.analyze("A"), vgg.analyze("E")), "added")
     narrow = vgg.compare(vgg.analyze("64 M 128 M"), vgg.analyze("32 M 128 M"))
-    assert _changes(narrow, 0) == ["replaced"] and _changes(narrow, 1) == ["same"]
+    assert _changes(narrow, 0) == ["replaced"] and _changes(narrow, 1) == ["replaced"]  # conv2_1 takes 32, not 64
+    assert narrow.layer_table()["Change"][1] == "replaced: conv3 64→128 in 64 M 128 M → conv3 32→128 in 32 M 128 M"
+    assert _changes(narrow, 2) == ["same"] * 3  # fc6 takes 128 x 7 x 7 on both sides
 
 
-def test_batch_norm_alone_adds_no_layer_but_parameters() -> None:
+def test_batch_norm_alone_adds_a_bn_row_after_each_conv() -> None:
     comparison = vgg.compare(vgg.analyze("D"), vgg.analyze("D", batch_norm=True))
-    assert comparison.changed_paths_a == comparison.changed_paths_b == frozenset()
+    assert comparison.changed_paths_a == comparison.changed_paths_b == frozenset()  # not highlighted: every conv
     assert comparison.totals["params"].delta == 138365992 - 138357544
     assert (comparison.label_a, comparison.label_b) == ("D", "D + BN")
+    assert _names(comparison, "added") == [f"bn{stage}_{i}" for stage, convs in enumerate((2, 2, 3, 3, 3), 1)
+                                           for i in range(1, convs + 1)]
+
+
+def test_a_against_a_with_batch_norm_names_every_bn() -> None:
+    comparison = vgg.compare(vgg.analyze("A"), vgg.analyze("vgg11_bn"))
+    assert comparison.label_b == "A + BN"
+    layers = comparison.layer_table()
+    changed = layers[layers["Change"] != "same"]
+    assert len(changed) == 8 and set(changed["Change"]) == {"added in A + BN"}
+    assert list(changed["A + BN"])[:2] == ["bn1_1 (BN after conv1_1)", "bn2_1 (BN after conv2_1)"]
+    assert (changed["A"] == "").all()
+    assert list(layers.loc[:1, "Change"]) == ["same", "added in A + BN"]  # conv1_1 is the same conv, then its BN
+    assert list(comparison.stage_table()["Changes"]) == [
+        "batch norm after conv1_1 added in A + BN", "batch norm after conv2_1 added in A + BN",
+        "batch norm after conv3_1, conv3_2 added in A + BN", "batch norm after conv4_1, conv4_2 added in A + BN",
+        "batch norm after conv5_1, conv5_2 added in A + BN", ""]
+    assert comparison.stage_table().loc[2, "A + BN layers"] == "conv3-256, conv3-256"  # Table 1's notation
+    assert [stage.batch_norm_added for stage in comparison.stages][2] == ("conv3_1", "conv3_2")
+    assert comparison.totals["params"].delta == 2 * (64 + 128 + 2 * 256 + 4 * 512)
+    reverse = vgg.compare(vgg.analyze("vgg11_bn"), vgg.analyze("A"))
+    assert reverse.stages[0].summary(reverse.label_a, reverse.label_b) == "batch norm after conv1_1 removed in A"
+    assert _names(reverse, "removed")[:2] == ["bn1_1", "bn2_1"]
+    data = comparison.to_dict()
+    assert data["stages"][2]["batch_norm_added_after"] == ["conv3_1", "conv3_2"]
+    assert data["stages"][2]["b_layers"] == ["conv3-256", "conv3-256"]
+
+
+def test_batch_norm_follows_replaced_and_added_convs() -> None:
+    comparison = vgg.compare(vgg.analyze("D"), vgg.analyze("C", batch_norm=True))
+    assert _changes(comparison, 2) == ["same", "added", "same", "added", "replaced", "added"]
+    a_vs_e_bn = vgg.compare(vgg.analyze("A"), vgg.analyze("E", batch_norm=True))
+    # an added conv brings its BN with it: no row of its own; the convs both have get one each
+    assert _changes(a_vs_e_bn, 0) == ["same", "added", "added"]
+    assert a_vs_e_bn.stages[0].summary("A", "E + BN") == ("conv1_2 (conv3-64) added in E + BN; "
+                                                          "batch norm after conv1_1 added in E + BN")
+    assert a_vs_e_bn.b.layer("bn1_2").name in a_vs_e_bn.changed_paths_b  # with the added conv1_2
+    assert a_vs_e_bn.b.layer("bn1_1").name not in a_vs_e_bn.changed_paths_b
+
+
+def test_widths_in_count_fc6_fed_a_narrower_stage_5_is_replaced() -> None:
+    spec = "64 M 128 M 256 256 M 512 512 M 256 256 M"
+    comparison = vgg.compare(vgg.analyze("A"), vgg.analyze(spec))
+    assert comparison.b.layer("fc6").input_shape[-1] == 12544 and comparison.a.layer("fc6").input_shape[-1] == 25088
+    assert _changes(comparison, 4) == ["replaced", "replaced"]
+    assert _changes(comparison, 5) == ["replaced", "same", "same"]
+    head = comparison.layer_table().set_index(["Stage", "Position"]).loc["head"]
+    assert head.loc[1, "Change"] == f"replaced: FC 25,088→4,096 in A → FC 12,544→4,096 in {spec}"
+    assert (head.loc[1, "A"], head.loc[1, spec]) == ("fc6 (FC 25,088→4,096)", "fc6 (FC 12,544→4,096)")
+    assert comparison.stages[5].summary("A", "B") == "fc6: FC 25,088→4,096 in A → FC 12,544→4,096 in B"
+    # conv5_1 keeps its input width: the paper's notation says what changed
+    assert comparison.stages[4].summary("A", "B").startswith("conv5_1: conv3-512 in A → conv3-256 in B; ")
+    assert comparison.to_dict()["stages"][5]["replaced"] == [
+        {"a": "fc6", "a_layer": "FC 25,088→4,096", "b": "fc6", "b_layer": "FC 12,544→4,096"}]
+    assert comparison.a.layer("fc6").name in comparison.changed_paths_a
+
+
+def test_same_configuration_is_same_throughout() -> None:
+    comparison = vgg.compare(vgg.analyze("D"), vgg.analyze("D"))
+    layers = comparison.layer_table()
+    assert len(layers) == 16 and set(layers["Change"]) == {"same"}
+    assert set(comparison.stage_table()["Changes"]) == {""}
+    assert comparison.changed_paths_a == comparison.changed_paths_b == frozenset()
+    bn = vgg.compare(vgg.analyze("D", batch_norm=True), vgg.analyze("vgg16_bn"))
+    assert set(bn.layer_table()["Change"]) == {"same"}
+
+
+def test_removed_is_said_from_bs_point_of_view() -> None:
+    comparison = vgg.compare(vgg.analyze("A-LRN"), vgg.analyze("A"))
+    assert comparison.layer_table()["Change"][1] == "removed in A"
+    assert comparison.stages[0].summary("A-LRN", "A") == "lrn1 (LRN) removed in A"
+    e_vs_a = vgg.compare(vgg.analyze("E"), vgg.analyze("A"))
+    assert set(e_vs_a.layer_table()["Change"]) == {"same", "removed in A"}
 
 
 def test_same_config_gets_distinct_labels() -> None:

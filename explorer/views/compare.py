@@ -78,9 +78,10 @@ def render(state: AppState) -> None:
     _totals(comparison)
     st.subheader("Stage by stage")
     st.caption(f"Layers are aligned stage by stage, as the paper's Table 1 does: each is the same, added in "
-               f"{comparison.label_b}, removed from {comparison.label_a}, or replaced by a different layer; "
-               f"highlighted rows change (in pink in the diagrams below). Δ = {comparison.label_b} − "
-               f"{comparison.label_a}.")
+               f"{comparison.label_b} (only {comparison.label_b} has it), removed in {comparison.label_b} (only "
+               f"{comparison.label_a} has it), or replaced by a different layer or the same one at other widths; "
+               f"a batch norm only one side has is a row of its own. Highlighted rows change (in pink in the "
+               f"diagrams below, batch norm aside). Δ = {comparison.label_b} − {comparison.label_a}.")
     layer_table = comparison.layer_table()
     show_table(_highlight_added(layer_table), key="compare_layers", projector=state.projector,
                height=40 + 35 * len(layer_table))

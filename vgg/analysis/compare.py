@@ -2,11 +2,17 @@
 
 Within a stage, the layers the paper lists (convs, LRN; fully connected layers in the head) are
 aligned by the smallest edit that turns A's stage into B's: a layer is *same* (the same notation,
-``conv3-256``), *added* (only B has it), *removed* (only A has it) or *replaced* (a conv of A in
-place of a different conv of B: D's 3x3 conv3_3 where C has a 1x1). Ties keep the layers in step
+``conv3-256``, and the same widths in and out), *added* (only B has it: "added in B"), *removed*
+(only A has it: "removed in B") or *replaced* (a conv of A in place of a different conv of B: D's
+3x3 conv3_3 where C has a 1x1; or the same notation fed a different width, as fc6 after a narrower
+stage 5: "replaced: FC 25,088→4,096 in A → FC 12,544→4,096 in B"). Ties keep the layers in step
 from the start of the stage, so E's extra conv3_3 and conv3_4 relative to A are added at the end,
-as the paper's bold type marks them. Batch norm is not a layer of the paper's table: a BN-only
-difference shows in the parameter deltas, not as changed layers. Deltas are b - a.
+as the paper's bold type marks them.
+
+Batch norm is not a layer of the paper's table, but it is a module one side has and the other lacks:
+where only one side of an aligned pair of convs has BN, a row of its own follows the pair, added or
+removed ("bn1_1", after conv1_1). Those rows are listed and summarised per stage but not highlighted in
+the diagrams (against a BN network every conv would be). Deltas are b - a.
 """
 
 from __future__ import annotations
@@ -53,31 +59,69 @@ class AlignedLayer:
     position: int  # 1-based within the stage's alignment
     a: Unit | None
     b: Unit | None
+    follows: str | None = None  # a batch norm row: the paper name of the conv it follows ("conv1_1")
 
     @property
     def change(self) -> str:
-        """``SAME``, ``ADDED`` (only B has it), ``REMOVED`` (only A has it) or ``REPLACED`` (different convs)."""
+        """``SAME``, ``ADDED`` (only B has it), ``REMOVED`` (only A has it) or ``REPLACED`` (different
+        convs, or the same notation at different widths)."""
         if self.a is None:
             return ADDED
         if self.b is None:
             return REMOVED
-        return SAME if self.a.token == self.b.token else REPLACED
+        return SAME if _same(self.a, self.b) else REPLACED
+
+    @property
+    def is_batch_norm(self) -> bool:
+        """A batch norm only one side has after an aligned conv."""
+        return self.follows is not None
 
     def describe(self, label_a: str, label_b: str) -> str:
-        """"same", "added in E", "removed from A", "replaced: conv3-256 in D → conv1-256 in C"."""
+        """"same", "added in E", "removed in A" (only A-LRN, compared with A, has it),
+        "replaced: conv3-256 in D → conv1-256 in C"; from B's point of view, as the deltas are."""
         change = self.change
         if change == ADDED:
             return f"added in {label_b}"
         if change == REMOVED:
-            return f"removed from {label_a}" if label_a != label_b else "removed"
+            return f"removed in {label_b}"
         if change == REPLACED and self.a is not None and self.b is not None:
-            return f"replaced: {self.a.token} in {label_a} → {self.b.token} in {label_b}"
+            a, b = _notations(self.a, self.b)
+            return f"replaced: {a} in {label_a} → {b} in {label_b}"
         return change
+
+
+def _widths(unit: Unit) -> tuple[object, ...]:
+    """What makes two layers of the same notation differ: the kernel, the channels (features) in and out."""
+    head = unit.head
+    return head.kernel_size, head.input_shape[1], head.output_shape[1]
+
+
+def _same(a: Unit, b: Unit) -> bool:
+    return a.token == b.token and _widths(a) == _widths(b)
+
+
+def _notations(a: Unit, b: Unit) -> tuple[str, str]:
+    """Both in the paper's notation ("conv3-256", "conv1-256"), or where what comes in differs, which that
+    notation does not say, with the widths in and out: "FC 25,088→4,096", "conv3 512→512"."""
+    if a.head.input_shape[1] == b.head.input_shape[1]:
+        return a.token, b.token
+    return _with_widths(a), _with_widths(b)
+
+
+def _with_widths(unit: Unit) -> str:
+    head = unit.head
+    name = f"conv{head.kernel_size[0]}" if head.kind == "conv" and head.kernel_size else unit.token
+    return f"{'FC' if head.kind == 'fc' else name} {head.input_shape[1]:,}→{head.output_shape[1]:,}"
 
 
 def _substitutable(a: Unit, b: Unit) -> bool:
     """A conv can stand in for a conv (another kernel or width), an fc for an fc; nothing else."""
     return a.head.kind == b.head.kind and a.head.kind in {"conv", "fc"}
+
+
+def _batch_norm(unit: Unit) -> Unit | None:
+    """The BN folded into a conv's unit, as a unit of its own."""
+    return next((Unit((row,)) for row in unit.rows if row.kind == "bn"), None)
 
 
 def align(units_a: Sequence[Unit], units_b: Sequence[Unit]) -> tuple[AlignedLayer, ...]:
@@ -94,14 +138,14 @@ def align(units_a: Sequence[Unit], units_b: Sequence[Unit]) -> tuple[AlignedLaye
                 cost[i][j] = (n - i) + (m - j)
                 continue
             a, b = units_a[i], units_b[j]
-            pair = (0 if a.token == b.token else 1 if _substitutable(a, b) else 2) + cost[i + 1][j + 1]
+            pair = (0 if _same(a, b) else 1 if _substitutable(a, b) else 2) + cost[i + 1][j + 1]
             cost[i][j] = min(pair, 1 + cost[i + 1][j], 1 + cost[i][j + 1])
     steps: list[tuple[Unit | None, Unit | None]] = []
     i = j = 0
     while i < n or j < m:
         if i < n and j < m:
             a, b = units_a[i], units_b[j]
-            step = 0 if a.token == b.token else 1 if _substitutable(a, b) else None
+            step = 0 if _same(a, b) else 1 if _substitutable(a, b) else None
             if step is not None and cost[i][j] == step + cost[i + 1][j + 1]:
                 steps.append((a, b))
                 i, j = i + 1, j + 1
@@ -112,7 +156,20 @@ def align(units_a: Sequence[Unit], units_b: Sequence[Unit]) -> tuple[AlignedLaye
         else:
             steps.append((None, units_b[j]))
             j += 1
-    return tuple(AlignedLayer(position, a, b) for position, (a, b) in enumerate(steps, start=1))
+    return _with_batch_norm(steps)
+
+
+def _with_batch_norm(steps: Sequence[tuple[Unit | None, Unit | None]]) -> tuple[AlignedLayer, ...]:
+    """The steps numbered, each pair where only one side has batch norm followed by that BN's own row."""
+    rows: list[tuple[Unit | None, Unit | None, str | None]] = []
+    for a, b in steps:
+        rows.append((a, b, None))
+        if a is not None and b is not None:
+            bn_a, bn_b = _batch_norm(a), _batch_norm(b)
+            if (bn_a is None) != (bn_b is None):
+                rows.append((bn_a, bn_b, (a if bn_a else b).head.paper_name))
+    return tuple(AlignedLayer(position, a, b, follows)
+                 for position, (a, b, follows) in enumerate(rows, start=1))
 
 
 @dataclass(frozen=True)
@@ -153,13 +210,27 @@ class StageDiff:
 
     @property
     def added(self) -> tuple[Unit, ...]:
-        """B's layers that A lacks."""
+        """B's layers that A lacks (a batch norm after a conv both have included)."""
         return self._units(ADDED, "b")
 
     @property
     def removed(self) -> tuple[Unit, ...]:
-        """A's layers that B lacks."""
+        """A's layers that B lacks (a batch norm after a conv both have included)."""
         return self._units(REMOVED, "a")
+
+    def _batch_norm_after(self, change: str) -> tuple[str, ...]:
+        return tuple(layer.follows for layer in self.layers
+                     if layer.follows is not None and layer.change == change)
+
+    @property
+    def batch_norm_added(self) -> tuple[str, ...]:
+        """The convs (paper names) after which only B has batch norm."""
+        return self._batch_norm_after(ADDED)
+
+    @property
+    def batch_norm_removed(self) -> tuple[str, ...]:
+        """The convs (paper names) after which only A has batch norm."""
+        return self._batch_norm_after(REMOVED)
 
     @property
     def replaced(self) -> tuple[tuple[Unit, Unit], ...]:
@@ -169,30 +240,49 @@ class StageDiff:
 
     @property
     def changed_a(self) -> tuple[Unit, ...]:
-        """A's layers that differ from B: removed or replaced."""
-        return tuple(layer.a for layer in self.layers if layer.a is not None and layer.change != SAME)
+        """A's layers that differ from B: removed or replaced (not a batch norm row: see the module's doc)."""
+        return tuple(layer.a for layer in self.layers
+                     if layer.a is not None and layer.change != SAME and not layer.is_batch_norm)
 
     @property
     def changed_b(self) -> tuple[Unit, ...]:
-        """B's layers that differ from A: added or replaced."""
-        return tuple(layer.b for layer in self.layers if layer.b is not None and layer.change != SAME)
+        """B's layers that differ from A: added or replaced (not a batch norm row)."""
+        return tuple(layer.b for layer in self.layers
+                     if layer.b is not None and layer.change != SAME and not layer.is_batch_norm)
 
     def summary(self, label_a: str, label_b: str) -> str:
-        """"conv3_3 added", "conv3_3 3×3 → 1×1": what changes in this stage, in words; "" when nothing."""
-        parts = [f"{unit.head.paper_name} ({unit.token}) added in {label_b}" for unit in self.added]
-        parts += [f"{unit.head.paper_name} ({unit.token}) removed from {label_a}" for unit in self.removed]
-        parts += [f"{a.head.paper_name}: {a.token} in {label_a} → {b.token} in {label_b}" for a, b in self.replaced]
+        """What changes in this stage, in words, from B's point of view; "" when nothing:
+        "conv3_3 (conv1-256) added in C", "lrn1 (LRN) removed in A", "conv3_3: conv3-256 in D → conv1-256 in C",
+        "batch norm after conv3_1, conv3_2 added in A + BN"."""
+        layers = [layer for layer in self.layers if not layer.is_batch_norm]
+        parts = [f"{layer.b.head.paper_name} ({layer.b.token}) added in {label_b}"
+                 for layer in layers if layer.change == ADDED and layer.b is not None]
+        parts += [f"{layer.a.head.paper_name} ({layer.a.token}) removed in {label_b}"
+                  for layer in layers if layer.change == REMOVED and layer.a is not None]
+        for a, b in self.replaced:
+            token_a, token_b = _notations(a, b)
+            parts.append(f"{a.head.paper_name}: {token_a} in {label_a} → {token_b} in {label_b}")
+        for convs, verb in ((self.batch_norm_added, "added"), (self.batch_norm_removed, "removed")):
+            if convs:
+                parts.append(f"batch norm after {', '.join(convs)} {verb} in {label_b}")
         return "; ".join(parts)
+
+    def _tokens(self, side: str) -> list[str]:
+        """The side's layers in the paper's notation (batch norm is folded into its conv, as the paper lists)."""
+        return [unit.token for layer in self.layers if not layer.is_batch_norm
+                for unit in (getattr(layer, side),) if unit is not None]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.label,
-            "a_layers": [layer.a.token for layer in self.layers if layer.a],
-            "b_layers": [layer.b.token for layer in self.layers if layer.b],
+            "a_layers": self._tokens("a"),
+            "b_layers": self._tokens("b"),
             "added": [unit.head.paper_name for unit in self.added],
             "removed": [unit.head.paper_name for unit in self.removed],
-            "replaced": [{"a": a.head.paper_name, "a_layer": a.token, "b": b.head.paper_name, "b_layer": b.token}
-                         for a, b in self.replaced],
+            "replaced": [{"a": a.head.paper_name, "a_layer": token_a, "b": b.head.paper_name, "b_layer": token_b}
+                         for a, b in self.replaced for token_a, token_b in (_notations(a, b),)],
+            "batch_norm_added_after": list(self.batch_norm_added),
+            "batch_norm_removed_after": list(self.batch_norm_removed),
             **{name: getattr(self, name).to_dict() for name in _STAGE_METRICS},
         }
 
@@ -220,7 +310,7 @@ class Comparison:
 
     @property
     def changed_paths_a(self) -> frozenset[str]:
-        """A's removed and replaced layers."""
+        """A's removed and replaced layers (a batch norm only A has is not highlighted)."""
         return frozenset(path for stage in self.stages for unit in stage.changed_a for path in unit.paths)
 
     @property
@@ -251,8 +341,8 @@ class Comparison:
         for stage in self.stages:
             row: dict[str, Any] = {
                 "Stage": stage.label,
-                f"{la} layers": ", ".join(layer.a.token for layer in stage.layers if layer.a),
-                f"{lb} layers": ", ".join(layer.b.token for layer in stage.layers if layer.b),
+                f"{la} layers": ", ".join(stage._tokens("a")),
+                f"{lb} layers": ", ".join(stage._tokens("b")),
                 "Changes": stage.summary(la, lb),
             }
             for name, title in _STAGE_METRICS.items():
@@ -266,7 +356,7 @@ class Comparison:
         la, lb = self.label_a, self.label_b
         return _frame([{
             "Stage": stage.label, "Position": layer.position,
-            la: _describe(layer.a), lb: _describe(layer.b), "Change": layer.describe(la, lb),
+            la: _describe(layer.a, layer), lb: _describe(layer.b, layer), "Change": layer.describe(la, lb),
         } for stage in self.stages for layer in stage.layers])
 
     def totals_table(self) -> pd.DataFrame:
@@ -292,8 +382,15 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows).convert_dtypes()
 
 
-def _describe(unit: Unit | None) -> str:
-    return "" if unit is None else f"{unit.head.paper_name} ({unit.token})"
+def _describe(unit: Unit | None, layer: AlignedLayer) -> str:
+    """"conv3_3 (conv1-256)", "bn1_1 (BN after conv1_1)", "fc6 (FC 12,544→4,096)" where the notation hides a change."""
+    if unit is None:
+        return ""
+    if layer.is_batch_norm:
+        return f"{unit.head.paper_name} (BN after {layer.follows})"
+    if layer.change == REPLACED and layer.a is not None and layer.b is not None:
+        return f"{unit.head.paper_name} ({_notations(layer.a, layer.b)[0 if unit is layer.a else 1]})"
+    return f"{unit.head.paper_name} ({unit.token})"
 
 
 def _stage_units(report: Report) -> dict[str, tuple[StageSummary, tuple[Unit, ...]]]:

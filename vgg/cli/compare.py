@@ -12,8 +12,9 @@ from vgg.format import difference, exact, ratio
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("compare", help="two configurations side by side, stage by stage",
-                                   description="Which layers each configuration adds per stage (the paper's "
-                                               "bold entries), and the deltas of params, MACs, memory and RF.")
+                                   description="Which layers CONFIG_B adds, removes or replaces per stage (the "
+                                               "paper's bold entries; batch norm too), and the deltas of params, "
+                                               "MACs, memory and RF.")
     parser.add_argument("config_a", metavar="CONFIG_A", help=CONFIG_HELP)
     parser.add_argument("config_b", metavar="CONFIG_B", help="the configuration compared with CONFIG_A")
     parser.add_argument("--bn-a", action="store_true", help="CONFIG_A with batch normalisation")
