@@ -167,3 +167,44 @@ def test_a_trickling_download_gives_up_within_its_limits_and_leaves_nothing(limi
     assert "Nothing was kept" in str(caught.value)
     checkpoints = hub_dir / "checkpoints"
     assert not checkpoints.exists() or not any(checkpoints.iterdir()), list(checkpoints.iterdir())
+
+
+def test_a_server_that_trickles_its_headers_is_abandoned_at_the_deadline(hub_dir):
+    """The deadline covers the status line and headers too: one header line every 0.2 s never trips the
+    per-read timeout, and http.client would read 100 of them (20 s here; 100 minutes at the defaults)."""
+    base, listener = _listen()
+    listener.settimeout(10)  # the server thread ends even if the client never connects
+    stop = threading.Event()
+
+    def run() -> None:
+        connection = _accept_request(listener)
+        if connection is None:
+            return
+        with connection:
+            line = b"HTTP/1.1 200 OK\r\n"
+            for number in range(1000):
+                try:
+                    connection.sendall(line)
+                except OSError:  # the client gave up
+                    return
+                line = f"X-Slow-{number}: {'x' * 8}\r\n".encode()
+                if stop.wait(0.2):
+                    return
+
+    server = threading.Thread(target=run, daemon=True)
+    server.start()
+    limits = DownloadLimits(deadline_s=1.0, min_rate=0, read_timeout_s=30)
+    started = time.monotonic()
+    try:
+        with pytest.raises(vgg.WeightsError, match=r"abandoned: not complete within 1 s \(0 B received\)\. "
+                                                   r"Nothing was kept"):
+            vgg.load_state_dict(base + "vgg-12345678.pth", limits=limits)
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        listener.close()
+        server.join(5)
+    assert not server.is_alive()
+    assert elapsed < limits.deadline_s + 1.5, elapsed  # at the deadline, not after 100 header lines
+    checkpoints = hub_dir / "checkpoints"
+    assert not checkpoints.exists() or not any(checkpoints.iterdir()), list(checkpoints.iterdir())

@@ -9,11 +9,14 @@ Files are read with ``weights_only=True``: a pickle that would run code is refus
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import hashlib
 import http.client
 import os
 import pickle
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +32,7 @@ from vgg.arch.configs import CONFIGS
 from vgg.arch.model import VGG, make_layers
 from vgg.arch.published import PUBLISHED, PublishedVariant
 from vgg.errors import WeightsError
+from vgg.format import nbytes
 
 StateDict = dict[str, torch.Tensor]
 DOWNLOAD_TIMEOUT_SECONDS = 60.0  # a server silent this long is treated as gone (torch.hub sets no timeout)
@@ -132,39 +136,60 @@ def download_file(url: str, destination: Path, *, hash_prefix: str | None = None
 
 
 def _fetch(url: str, partial: Path, limits: DownloadLimits) -> tuple[str, int, int | None]:
-    """Stream ``url`` into ``partial``; the SHA-256 of what was written, its size, and the size announced."""
+    """Stream ``url`` into ``partial``; the SHA-256 of what was written, its size, and the size announced.
+
+    The deadline covers the whole transfer: a watchdog shuts the connection when it passes, wherever the
+    transfer is waiting (the TLS handshake, the status line and headers, the body), since a socket timeout
+    bounds each read, not their sum: a server that sent one header line a minute would otherwise hold the
+    download for a hundred minutes (http.client reads up to 100 headers). Only name resolution, which no
+    socket call interrupts, can outlast it; a connection made after the deadline is shut at once."""
     started = time.monotonic()
     deadline = started + limits.deadline_s
     digest = hashlib.sha256()
     received = 0
+    expected: int | None = None
     recent: collections.deque[tuple[float, int]] = collections.deque([(started, 0)])  # (time, bytes so far)
-    with urllib.request.urlopen(url, timeout=min(limits.read_timeout_s, limits.deadline_s)) as response, \
-            partial.open("wb") as out:
-        expected = int(response.headers.get("Content-Length") or 0) or None
-        while True:
-            _limit_next_read(response, min(limits.read_timeout_s, deadline - time.monotonic()))
-            try:
-                chunk: bytes | None = response.read1(_CHUNK)
-            except TimeoutError:
-                if time.monotonic() < deadline - 0.01:
-                    raise  # silent for read_timeout_s: "timed out"
-                chunk = None  # the deadline passed while waiting: _check_pace says so
-            if chunk == b"":
-                break  # the end (complete, or cut short: the caller compares sizes)
-            if chunk:
-                out.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-            now = time.monotonic()
-            _check_pace(now, started, deadline, received, expected, recent, limits)
+    watchdog = _Watchdog(limits.deadline_s)
+    try:
+        with _opener(watchdog).open(url, timeout=min(limits.read_timeout_s, limits.deadline_s)) as response, \
+                partial.open("wb") as out:
+            expected = int(response.headers.get("Content-Length") or 0) or None
+            while True:
+                _limit_next_read(response, min(limits.read_timeout_s, deadline - time.monotonic()))
+                try:
+                    chunk: bytes | None = response.read1(_CHUNK)
+                except TimeoutError:
+                    if time.monotonic() < deadline - 0.01:
+                        raise  # silent for read_timeout_s: "timed out"
+                    chunk = None  # the deadline passed while waiting: _check_pace says so
+                if chunk == b"":
+                    break  # the end (complete, cut short, or shut by the watchdog)
+                if chunk:
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                now = time.monotonic()
+                _check_pace(now, started, deadline, received, expected, recent, limits)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        if watchdog.stop():  # the failure is the watchdog's doing: say why
+            raise _Abandoned(_late(limits, received, expected)) from error
+        raise
+    finally:
+        fired = watchdog.stop()
+    if fired:  # the body ended because the watchdog shut the connection
+        raise _Abandoned(_late(limits, received, expected))
     return digest.hexdigest(), received, expected
+
+
+def _late(limits: DownloadLimits, received: int, expected: int | None) -> str:
+    of_total = f" of {nbytes(expected)}" if expected else ""
+    return f"not complete within {limits.deadline_s:g} s ({nbytes(received)}{of_total} received)"
 
 
 def _check_pace(now: float, started: float, deadline: float, received: int, expected: int | None,
                 recent: collections.deque[tuple[float, int]], limits: DownloadLimits) -> None:
-    of_total = f" of {expected / 1e6:.1f} MB" if expected else ""
     if now > deadline:
-        raise _Abandoned(f"not complete within {limits.deadline_s:g} s ({received / 1e6:.1f}{of_total} MB received)")
+        raise _Abandoned(_late(limits, received, expected))
     recent.append((now, received))
     while len(recent) > 2 and recent[1][0] <= now - limits.window_s:
         recent.popleft()  # keep one sample at or before the window's start
@@ -174,6 +199,84 @@ def _check_pace(now: float, started: float, deadline: float, received: int, expe
         if rate < limits.min_rate:
             raise _Abandoned(f"the server sent {rate / 1e3:.1f} kB/s over the last {now - since:.0f} s, under the "
                              f"minimum of {limits.min_rate / 1e3:g} kB/s")
+
+
+class _Watchdog:
+    """Shuts every connection a download opens (redirects included) once ``seconds`` have passed.
+
+    It holds a duplicate of each socket's descriptor, taken as the socket is connected and before any TLS
+    wraps it: shutting that down ends the connection under whatever object reads it, and wakes a read
+    blocked in another thread. The duplicates are the watchdog's own, so it never touches a descriptor
+    the transfer has closed (and the system may have reused)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._fired = False
+        self._stopped = False
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        """Watch a newly connected socket; returns it, so it can wrap socket.create_connection."""
+        duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        with self._lock:
+            if self._stopped:
+                duplicate.close()
+                return sock
+            self._sockets.append(duplicate)
+            if self._fired:  # connected after the deadline: shut at once
+                _shut(duplicate)
+        return sock
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._fired = True
+            for duplicate in self._sockets:
+                _shut(duplicate)
+
+    def stop(self) -> bool:
+        """Stop watching and release the duplicates (idempotent); whether the deadline had passed."""
+        self._timer.cancel()
+        with self._lock:
+            self._stopped = True
+            for duplicate in self._sockets:
+                duplicate.close()
+            self._sockets.clear()
+            return self._fired
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the peer
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
+    """urllib's default opener (proxies, redirects, HTTPS), its connections watched by ``watchdog``."""
+
+    def watched(connection_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+        class Watched(connection_class):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, **kwargs)
+                create = self._create_connection  # socket.create_connection, used by connect() and TLS alike
+                self._create_connection = lambda *a, **k: watchdog.watch(create(*a, **k))
+
+        return Watched
+
+    class HTTP(urllib.request.HTTPHandler):
+        def do_open(self, http_class: type[http.client.HTTPConnection], req: urllib.request.Request,
+                    **kwargs: object) -> http.client.HTTPResponse:
+            return super().do_open(watched(http_class), req, **kwargs)
+
+    class HTTPS(urllib.request.HTTPSHandler):
+        def do_open(self, http_class: type[http.client.HTTPConnection], req: urllib.request.Request,
+                    **kwargs: object) -> http.client.HTTPResponse:
+            return super().do_open(watched(http_class), req, **kwargs)
+
+    return urllib.request.build_opener(HTTP, HTTPS)
 
 
 def _limit_next_read(response: object, seconds: float) -> None:

@@ -16,6 +16,7 @@ import torch
 from vgg.analysis import analyze
 from vgg.arch.model import VGG
 from vgg.errors import VGGError
+from vgg.format import mib
 from vgg.perf.hardware import check_precisions
 from vgg.perf.layout import available_layouts, converted_copy, plain_layout_copy, random_input
 from vgg.perf.memory import SAFETY_FACTOR, PeakMemory, available_bytes, fits, forward_estimate_bytes
@@ -125,8 +126,8 @@ def _measure_point(model: VGG, layout: str, precision: str, batch_size: int, inp
     estimate = forward_estimate_bytes(report, precision)
     label = f"{precision} {layout}: stopped before batch {batch_size}"
     if not fits(estimate, budget):
-        return (f"{label}, whose estimated {estimate / 2**20:,.0f} MiB (x{SAFETY_FACTOR:g} for safety) does not "
-                f"fit in the {budget / 2**20:,.0f} MiB free on {device}.")
+        return (f"{label}, whose estimated {mib(estimate, digits=0)} (x{SAFETY_FACTOR:g} for safety) does not "
+                f"fit in the {mib(budget, digits=0)} free on {device}.")
     try:
         seconds, peak = _time_batch(model, layout, precision, batch_size, input_size, repeats, warmup)
     except (RuntimeError, MemoryError) as error:  # torch.OutOfMemoryError is a RuntimeError

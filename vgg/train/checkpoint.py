@@ -32,6 +32,7 @@ from PIL import Image
 from torch import nn
 
 from vgg.files import replace_atomically, temporary_beside
+from vgg.format import mib
 from vgg.train.datasets import normalize
 from vgg.train.errors import CheckpointError
 from vgg.train.mini import MiniVGG
@@ -188,11 +189,11 @@ def _read(source: str | os.PathLike[str] | bytes) -> bytes:
             raise CheckpointError(f"No checkpoint file at {path}. Train one first, e.g. "
                                   "'python -m vgg train D --bn --out d_bn.pth'.")
         if path.stat().st_size > MAX_CHECKPOINT_BYTES:
-            raise CheckpointError(f"{path} is {path.stat().st_size / 2**20:,.0f} MiB, more than a trained mini "
-                                  f"VGG can be ({MAX_CHECKPOINT_BYTES // 2**20} MiB); refused.")
+            raise CheckpointError(f"{path} is {mib(path.stat().st_size, digits=0)}, more than a trained mini "
+                                  f"VGG can be ({mib(MAX_CHECKPOINT_BYTES, digits=0)}); refused.")
         raw = path.read_bytes()
     if len(raw) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"The checkpoint is over {MAX_CHECKPOINT_BYTES // 2**20} MiB; refused.")
+        raise CheckpointError(f"The checkpoint is over {mib(MAX_CHECKPOINT_BYTES, digits=0)}; refused.")
     if not raw:
         raise CheckpointError("The checkpoint file is empty. Train again, or copy the file again.")
     return raw
