@@ -1,7 +1,8 @@
 """The Explain view's calls into vgg.explain, cached: attribution maps and dense evaluation per
 (network, weights, device, image, request) in ``st.cache_data``; feature visualisations in one store
 shared by every session, keyed by (network, weights, layer, channel, steps, size, seed), filled with
-progress outside any cached function (so a progress bar is never replayed from a cache).
+progress outside any cached function (so a progress bar is never replayed from a cache). A mini
+network trained here enters every key as its ``TrainedNetwork`` (the server's id for it, never reused).
 
 The model comes from ``explorer.resources`` and is shared: vgg.explain reads it and writes nothing. Every
 computation takes one of the server's turns (``explorer.turns``), as forward passes do: thirty students'
@@ -35,6 +36,7 @@ from vgg.explain import (
     colorize,
     effective_receptive_field,
     explain,
+    multiscale_pixel_scores,
     multiscale_scores,
     pointing_game,
     visualize_channel,
@@ -56,6 +58,25 @@ class Network:
         return isinstance(self.weights, RandomWeights)
 
 
+@dataclass(frozen=True)
+class TrainedNetwork:
+    """A mini network trained here, as the caches key it: the server's id for it (never reused) and
+    the normalisation it was trained with (what its inputs, feature visualisation's included, need)."""
+
+    model_id: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def random_weights(self) -> bool:
+        return False
+
+
+def trained_network(entry: vgg.train.TrainedEntry) -> TrainedNetwork:
+    trained = entry.trained
+    return TrainedNetwork(entry.id, tuple(trained.mean), tuple(trained.std))
+
+
 def network_of(state: AppState) -> Network:
     """The network a view runs: the sidebar's structure and device, and the weights it really got
     (random ones while ImageNet's cannot be downloaded)."""
@@ -63,19 +84,12 @@ def network_of(state: AppState) -> Network:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def explanation(network: Network, image_digest: str, method: str, layer: str | None, target: int | None,
-                options: tuple[tuple[str, int], ...], _model: torch.nn.Module, _x: torch.Tensor) -> Explanation:
+def explanation(network: Network | TrainedNetwork, image_digest: str, method: str, layer: str | None,
+                target: int | None, options: tuple[tuple[str, int], ...], _model: torch.nn.Module,
+                _x: torch.Tensor) -> Explanation:
     """One map; the image enters by its digest (its tensor ``_x`` is not hashed)."""
     with FORWARD_TURNS.turn():  # a few at a time: each holds a pass's activations and their gradients
         return explain(_model, _x, method, layer=layer, target=target, **dict(options))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def trained_explanation(model_id: int, image_digest: str, method: str, layer: str | None, target: int | None,
-                        _model: torch.nn.Module, _x: torch.Tensor) -> Explanation:
-    """One map of a mini trained here (``model_id`` names it: the server never reuses an id)."""
-    with FORWARD_TURNS.turn():
-        return explain(_model, _x, method, layer=layer, target=target)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -93,6 +107,14 @@ def dense(network: Network, image_digest: str, scales: tuple[int, ...], flips: b
         return multiscale_scores(_model, _image, scales=scales, flips=flips)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def trained_dense(network: TrainedNetwork, image_digest: str, sizes: tuple[int, ...], flips: bool,
+                  _model: torch.nn.Module, _pixels: torch.Tensor) -> MultiScale:
+    """Dense evaluation of a mini's (3, S, S) pixels at each size, normalised as it was trained."""
+    with FORWARD_TURNS.turn():
+        return multiscale_pixel_scores(_model, _pixels, sizes=sizes, mean=network.mean, std=network.std, flips=flips)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def effective_field(network: Network, layer: str, input_size: tuple[int, int], samples: int,
                     _model: torch.nn.Module) -> EffectiveField:
@@ -105,7 +127,8 @@ def _gallery_store() -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()
 
 
-GalleryKey = tuple[Network, str, int, int, int, int]  # network, layer, channel, steps, size, seed
+# network (a trained one by its id), layer, channel, steps, size, seed
+GalleryKey = tuple[Network | TrainedNetwork, str, int, int, int, int]
 
 
 def cached_unit(key: GalleryKey) -> ChannelVisualization | None:
@@ -123,9 +146,12 @@ def unit(key: GalleryKey, model: torch.nn.Module,
     found = cached_unit(key)
     if found is not None:
         return found
-    _, layer, channel, steps, size, seed = key
+    network, layer, channel, steps, size, seed = key
+    # ImageNet's statistics (the library's default) for the full networks, the training's for a mini
+    statistics = {"mean": network.mean, "std": network.std} if isinstance(network, TrainedNetwork) else {}
     with FORWARD_TURNS.turn():
-        result = visualize_channel(model, layer, channel, steps=steps, size=size, seed=seed, progress=on_progress)
+        result = visualize_channel(model, layer, channel, steps=steps, size=size, seed=seed, progress=on_progress,
+                                   **statistics)
     store, lock = _gallery_store()
     with lock:
         store[key] = result

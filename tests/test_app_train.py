@@ -110,11 +110,25 @@ def test_a_second_tab_on_the_jobs_link_shows_the_recipe_being_trained() -> None:
     run_until(first, "Finished")
 
 
-@pytest.fixture(scope="module")
-def digits_checkpoint() -> bytes:
+def small_digits_checkpoint() -> bytes:
     """A small digits network, as `python -m vgg train --out` would write it (a few seconds)."""
     recipe = vgg.train.Recipe("A", batch_norm=True, epochs=2, lr=0.02, width_divisor=16, batch_size=32)
     return vgg.train.checkpoint_bytes(vgg.train.fit(recipe))
+
+
+@pytest.fixture(scope="module")
+def digits_checkpoint() -> bytes:
+    return small_digits_checkpoint()
+
+
+def open_with_trained(checkpoint: bytes, view: str) -> AppTest:
+    """The app on ``view`` with ``checkpoint`` uploaded in the sidebar and chosen as the weights."""
+    at = open_train(weights="trained")
+    at.sidebar.file_uploader(key="trained_upload").upload("a_bn.pth", checkpoint, "application/octet-stream")
+    at.query_params["view"] = view
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 def stroke_png(side: int = 256) -> str:
@@ -127,11 +141,7 @@ def stroke_png(side: int = 256) -> str:
 
 
 def test_a_digit_drawn_on_the_canvas_is_classified_with_the_datasets_classes(digits_checkpoint: bytes) -> None:
-    at = open_train(weights="trained")
-    at.sidebar.file_uploader(key="trained_upload").upload("a_bn.pth", digits_checkpoint, "application/octet-stream")
-    at.query_params["view"] = "Forward pass"
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = open_with_trained(digits_checkpoint, "Forward pass")
     at.get("segmented_control")[0].set_value("Draw").run()
     assert any("Draw a digit on the black square" in info.value for info in at.info)
     assert not at.dataframe  # nothing drawn, nothing predicted
@@ -151,10 +161,7 @@ def test_a_digit_drawn_on_the_canvas_is_classified_with_the_datasets_classes(dig
 def test_the_lessons_forward_pass_runs_the_trained_network(digits_checkpoint: bytes) -> None:
     """With a model trained here chosen, the Lesson's last step runs that network (its flow of shapes at 32 px,
     its predictions over the digits) instead of refusing the sidebar's weights."""
-    at = open_train(weights="trained")
-    at.sidebar.file_uploader(key="trained_upload").upload("a_bn.pth", digits_checkpoint, "application/octet-stream")
-    at.query_params["view"] = "Lesson"
-    at.run()
+    at = open_with_trained(digits_checkpoint, "Lesson")
     steps = at.slider(key="lesson_step")
     steps.set_value(steps.max).run()  # the last step: forward
     assert not at.exception, [e.value for e in at.exception]
@@ -186,10 +193,7 @@ def test_an_uploaded_photo_of_a_digit_is_read_as_the_scans_were_and_a_bad_file_i
         digits_checkpoint: bytes) -> None:
     """For a digits network an upload is cut out and scaled like the dataset's scans (its 8x8 scan shown), not
     squashed; any file type reaches the library, which refuses a non-image in words."""
-    at = open_train(weights="trained")
-    at.sidebar.file_uploader(key="trained_upload").upload("a_bn.pth", digits_checkpoint, "application/octet-stream")
-    at.query_params["view"] = "Forward pass"
-    at.run()
+    at = open_with_trained(digits_checkpoint, "Forward pass")
     at.get("segmented_control")[0].set_value("Upload").run()
     uploader = next(u for u in at.get("file_uploader") if "forward_trained_upload" in u.proto.id)
     assert not uploader.proto.type  # no browser-side type list: phone photos reach the library

@@ -13,6 +13,7 @@ from vgg.explain import (
     dense_scores,
     effective_receptive_field,
     first_conv_filters,
+    multiscale_pixel_scores,
     multiscale_scores,
     visualize_channel,
 )
@@ -91,6 +92,26 @@ def test_multiscale_averages_posteriors_over_scales_and_flips(small):
     torch.testing.assert_close(unflipped.posterior, expected)
 
 
+def test_multiscale_pixel_scores_score_a_mini_at_its_size_and_twice_it():
+    """A mini's square pixels, normalised as in its training: at its own 32 px the single position is the
+    ordinary forward; at 64 px the 1 x 1 fc6 slides over a 2 x 2 map."""
+    torch.manual_seed(0)
+    mini = vgg.prepare(vgg.build("8 M 16 M 16 M 16 M 16 M", num_classes=4, hidden_features=32, pooled_size=1), "cpu")
+    pixels = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(1))
+    mean, std = (0.2, 0.3, 0.4), (0.5, 0.6, 0.7)
+    result = multiscale_pixel_scores(mini, pixels, sizes=(32, 64), mean=mean, std=std)
+    assert [scale.grid for scale in result.scales] == [(1, 1), (2, 2)]
+    assert result.scales[1].input_size == (64, 64) and not result.flips
+    x = (pixels[None] - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        own = torch.softmax(mini(x)[0], dim=0)
+    torch.testing.assert_close(result.crop_posterior, own)
+    torch.testing.assert_close(result.scales[0].posterior, own, rtol=1e-4, atol=1e-6)  # 1 x 1: the same answer
+    torch.testing.assert_close(result.posterior, (result.scales[0].posterior + result.scales[1].posterior) / 2)
+    with pytest.raises(ExplainError, match=r"\(3, S, S\)"):
+        multiscale_pixel_scores(mini, torch.rand(3, 32, 48), sizes=(32,), mean=mean, std=std)
+
+
 @pytest.mark.slow
 def test_dense_scores_of_vgg16_at_224_equal_the_logits():
     torch.manual_seed(0)
@@ -134,6 +155,18 @@ def test_feature_visualisation_raises_the_channel_far_above_natural_images(small
     assert result.activation > float(seen.max())
     again = visualize_channel(small, "relu3_1", channel, steps=40, size=48, seed=0)
     assert (again.image == result.image).all()  # seeded: the same picture
+
+
+def test_feature_visualisation_normalises_with_the_given_statistics(small):
+    """A network trained here sees its image normalised as in its training: the activation reported is the
+    channel's on that input."""
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    result = visualize_channel(small, "relu2_1", 1, steps=3, size=32, seed=0, mean=mean, std=std)
+    pixels = torch.from_numpy(result.image).permute(2, 0, 1)[None].float() / 255
+    seen = channel_activation(small, "relu2_1", 1, (pixels - 0.5) / 0.25)
+    assert float(seen[0]) == pytest.approx(result.activation, rel=0.05, abs=1e-3)  # up to the uint8 rounding
+    imagenet = visualize_channel(small, "relu2_1", 1, steps=3, size=32, seed=0)
+    assert not (imagenet.image == result.image).all()
 
 
 def test_feature_visualisation_refuses_bad_channels_and_head_layers(small):

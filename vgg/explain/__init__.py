@@ -9,7 +9,14 @@ import types
 from typing import Any
 
 from vgg.explain.attribution import LAYER_METHODS, METHOD_TITLES, METHODS, RANDOM_WEIGHTS_EXPLAINED, explain
-from vgg.explain.dense import PAPER_SCALES, MultiScale, ScaleScores, dense_scores, multiscale_scores
+from vgg.explain.dense import (
+    PAPER_SCALES,
+    MultiScale,
+    ScaleScores,
+    dense_scores,
+    multiscale_pixel_scores,
+    multiscale_scores,
+)
 from vgg.explain.featurevis import ChannelVisualization, channel_activation, first_conv_filters, visualize_channel
 from vgg.explain.images import colorize, inside, mark_box_and_peak, overlay, peak_of, resize_smallest_side
 from vgg.explain.layers import ExplainError, Layer, named_layers, resolve_layer
@@ -27,7 +34,7 @@ __all__ = [  # noqa: RUF022 - grouped by topic
     # attribution
     "LAYER_METHODS", "METHODS", "METHOD_TITLES", "RANDOM_WEIGHTS_EXPLAINED", "Explanation", "explain",
     # dense evaluation
-    "PAPER_SCALES", "MultiScale", "ScaleScores", "dense_scores", "multiscale_scores",
+    "PAPER_SCALES", "MultiScale", "ScaleScores", "dense_scores", "multiscale_pixel_scores", "multiscale_scores",
     # what units want, and what they see
     "MASS_SHARE", "ChannelVisualization", "EffectiveField", "TheoreticalField", "channel_activation",
     "effective_receptive_field", "first_conv_filters", "theoretical_field", "visualize_channel",

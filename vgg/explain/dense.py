@@ -16,7 +16,10 @@ position.
 The paper then averages the score map over positions, takes soft-max class posteriors, and
 averages them over horizontal flips and several test scales (the image's smallest side Q,
 uncropped). ``multiscale_scores`` does that, beside the answer torchvision's VGG gives for the
-same image with its adaptive average pool instead.
+same image with its adaptive average pool instead. ``multiscale_pixel_scores`` does the same for a
+network trained here on small square images (a mini VGG, whose avgpool keeps 1 x 1, so fc6 becomes
+a 1 x 1 convolution too): the pixels resized to each test size and normalised as in its training,
+beside the ordinary forward at the size it was trained on.
 """
 
 from __future__ import annotations
@@ -123,7 +126,9 @@ class MultiScale:
 
     scales: tuple[ScaleScores, ...]
     posterior: torch.Tensor  # (classes,): averaged over scales (and flips)
-    crop_posterior: torch.Tensor  # (classes,): torchvision's evaluation (resize 256, centre crop 224, forward)
+    # (classes,): the single-view reference: torchvision's evaluation (resize 256, centre crop 224, forward) for
+    # multiscale_scores, the ordinary forward on the pixels as given for multiscale_pixel_scores
+    crop_posterior: torch.Tensor
     flips: bool
 
     @property
@@ -135,17 +140,48 @@ def multiscale_scores(model: nn.Module, image: Image.Image, *, scales: Sequence[
                       flips: bool = True) -> MultiScale:
     """Dense evaluation of ``image`` at each scale in ``scales`` (its smallest side resized to Q, not
     cropped), with horizontal flips, posteriors averaged as in the paper."""
-    if not scales:
-        raise ExplainError("Give at least one test scale (the paper's are 256, 384 and 512).")
-    results = tuple(_one_scale(model, image, int(scale), flips) for scale in scales)
+    _check_scales(scales)
+    results = tuple(_one_scale(model, normalise_image(resize_smallest_side(image, int(scale))), int(scale), flips)
+                    for scale in scales)
     posterior = torch.stack([result.posterior for result in results]).mean(dim=0)
     with torch.inference_mode():
         crop_posterior = torch.softmax(_forward(model, crop_input(image))[0], dim=0)
     return MultiScale(results, posterior, crop_posterior, flips)
 
 
-def _one_scale(model: nn.Module, image: Image.Image, scale: int, flips: bool) -> ScaleScores:
-    x = normalise_image(resize_smallest_side(image, scale))  # (1, 3, H, W)
+def multiscale_pixel_scores(model: nn.Module, pixels: torch.Tensor, *, sizes: Sequence[int],
+                            mean: Sequence[float], std: Sequence[float], flips: bool = False) -> MultiScale:
+    """Dense evaluation of a square image given as (3, S, S) pixels in [0, 1] (a mini network's input),
+    resized (bilinear) to Q x Q for each Q in ``sizes`` and normalised with the training ``mean`` and
+    ``std``; posteriors averaged as in the paper. ``crop_posterior`` is the ordinary forward on the
+    pixels as given: the network's answer at the size it was trained on."""
+    _check_scales(sizes)
+    if pixels.dim() != 3 or pixels.shape[0] != 3 or pixels.shape[1] != pixels.shape[2]:
+        raise ExplainError(f"Give the image as (3, S, S) pixels in [0, 1]; got shape {tuple(pixels.shape)}.")
+    shape = (1, 3, 1, 1)
+    mean_t = torch.as_tensor(mean, dtype=torch.float32).view(shape)
+    std_t = torch.as_tensor(std, dtype=torch.float32).view(shape)
+    image = pixels.detach().to("cpu", torch.float32).unsqueeze(0)  # (1, 3, S, S)
+
+    def at(size: int) -> torch.Tensor:
+        resized = image if size == image.shape[-1] else F.interpolate(
+            image, size=(size, size), mode="bilinear", align_corners=False, antialias=size < image.shape[-1])
+        return (resized - mean_t) / std_t
+
+    results = tuple(_one_scale(model, at(int(size)), int(size), flips) for size in sizes)
+    posterior = torch.stack([result.posterior for result in results]).mean(dim=0)
+    with torch.inference_mode():
+        own_posterior = torch.softmax(_forward(model, at(image.shape[-1]))[0], dim=0)
+    return MultiScale(results, posterior, own_posterior, flips)
+
+
+def _check_scales(scales: Sequence[int]) -> None:
+    if not scales:
+        raise ExplainError("Give at least one test scale (the paper's are 256, 384 and 512).")
+
+
+def _one_scale(model: nn.Module, x: torch.Tensor, scale: int, flips: bool) -> ScaleScores:
+    """Dense scores of the normalised (1, 3, H, W) input ``x`` (the image at test scale ``scale``)."""
     batch = torch.cat([x, x.flip(-1)]) if flips else x  # the flipped copy rides in the same pass
     scores = dense_scores(model, batch)  # (1 or 2, classes, h, w)
     posterior = torch.softmax(scores.mean(dim=(2, 3)), dim=1).mean(dim=0)  # (classes,)

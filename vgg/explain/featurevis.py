@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,10 +55,12 @@ class ChannelVisualization:
 
 
 def visualize_channel(model: nn.Module, layer: str, channel: int, *, steps: int = 256, size: int = 128,
-                      seed: int = 0, learning_rate: float = 0.05,
-                      progress: Progress | None = None) -> ChannelVisualization:
+                      seed: int = 0, learning_rate: float = 0.05, mean: Sequence[float] = IMAGENET_MEAN,
+                      std: Sequence[float] = IMAGENET_STD, progress: Progress | None = None) -> ChannelVisualization:
     """Optimise an image to maximise the mean activation of ``channel`` at ``layer`` (module path or
-    paper name, a layer of ``features``). Deterministic for a given seed on a given machine."""
+    paper name, a layer of ``features``). The image in [0, 1] is normalised with ``mean`` and ``std``
+    before the network sees it: ImageNet's, or those a network trained here was trained with.
+    Deterministic for a given seed on a given machine."""
     check_eval(model)
     chosen = resolve_layer(model, layer)
     if not chosen.path.startswith("features."):
@@ -76,13 +78,13 @@ def visualize_channel(model: nn.Module, layer: str, channel: int, *, steps: int 
     spectrum.requires_grad_(True)
     scale = _frequency_scale(size, size).to(device, dtype)
     optimizer = torch.optim.Adam([spectrum], lr=learning_rate)
-    mean = torch.tensor(IMAGENET_MEAN, device=device, dtype=dtype).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=device, dtype=dtype).view(1, 3, 1, 1)
+    shift = torch.tensor(tuple(mean), device=device, dtype=dtype).view(1, 3, 1, 1)
+    spread = torch.tensor(tuple(std), device=device, dtype=dtype).view(1, 3, 1, 1)
     history = []
     for step in range(steps):
         image = _to_rgb(spectrum, scale, size)  # (1, 3, size, size) in [0, 1]
         seen = _transform(image, draw)
-        activation = run_until(model, (seen - mean) / std, chosen.path)[:, channel].mean()
+        activation = run_until(model, (seen - shift) / spread, chosen.path)[:, channel].mean()
         (gradient,) = torch.autograd.grad(-activation, spectrum)  # the model's parameters get nothing
         spectrum.grad = gradient
         optimizer.step()
@@ -91,7 +93,7 @@ def visualize_channel(model: nn.Module, layer: str, channel: int, *, steps: int 
             progress(step + 1, steps)
     with torch.inference_mode():
         image = _to_rgb(spectrum.detach(), scale, size)
-        reached = float(run_until(model, (image - mean) / std, chosen.path)[:, channel].mean())
+        reached = float(run_until(model, (image - shift) / spread, chosen.path)[:, channel].mean())
     pixels = (image[0].permute(1, 2, 0).clamp(0, 1) * 255).round().to("cpu", torch.uint8).numpy()
     return ChannelVisualization(chosen.path, chosen.paper_name, channel, pixels, reached, tuple(history), steps, seed)
 
