@@ -29,6 +29,7 @@ from explorer.state import (
 )
 
 _SEEDED = "_seeded_from_url"
+_TRAINED_UPLOAD, _TRAINED_UPLOAD_ERROR = "_trained_upload_name", "_trained_upload_error"  # its file_id; its refusal
 B_CHOSEN = "_compare_b_chosen"  # set once Compare's B is chosen there (or by a link): B stops following the sidebar
 WEIGHT_LABELS = {"random": "Random (seeded)", "imagenet": "ImageNet (download)", "file": "Checkpoint file (.pth)",
                  "trained": "Trained here (Train view)"}
@@ -132,10 +133,20 @@ def _trained_model() -> int | None:
     """The models trained on this server (newest first), and an upload of one from ``python -m vgg train``."""
     uploaded = st.file_uploader("...or upload one from 'python -m vgg train --out'", type=["pth", "pt"],
                                 key="trained_upload")
-    if uploaded is not None and st.session_state.get("_trained_upload_name") != uploaded.file_id:
-        entry = training.offer_upload(uploaded.getvalue())
-        st.session_state["_trained_upload_name"] = uploaded.file_id
-        st.session_state[training.TRAINED_KEY] = entry.id
+    if uploaded is not None and st.session_state.get(_TRAINED_UPLOAD) != uploaded.file_id:
+        # Handled once per file, refused or not: a bad file is read once, and its refusal stays shown
+        # (below) while it sits in the uploader, rather than failing again on every rerun.
+        st.session_state[_TRAINED_UPLOAD] = uploaded.file_id
+        st.session_state[_TRAINED_UPLOAD_ERROR] = None
+        try:
+            entry = training.offer_upload(uploaded.getvalue())
+        except vgg.VGGError as error:  # truncated, hostile, or not a checkpoint of this trainer
+            st.session_state[_TRAINED_UPLOAD_ERROR] = f"{uploaded.name} was not loaded: {error}"
+        else:
+            st.session_state[training.TRAINED_KEY] = entry.id
+    refusal = st.session_state.get(_TRAINED_UPLOAD_ERROR)
+    if uploaded is not None and refusal:
+        st.error(plain(refusal))
     entries = {entry.id: entry for entry in training.models()}
     if not entries:
         st.caption("No model trained yet: press Train in the Train view, then choose it here.")

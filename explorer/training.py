@@ -20,6 +20,7 @@ import vgg
 import vgg.train
 from explorer.guard import plain
 from explorer.image_input import ACCEPTED, uploaded_image
+from vgg.explain.images import enlarged  # the views' name for it: training.enlarged
 from vgg.train import JobView, Recipe, TrainedEntry, TrainingQueue
 
 JOB_KEY = "train_job"  # the session's job id, mirrored in the URL (?job=N) so a second tab finds it
@@ -184,9 +185,3 @@ def dataset_test_split(entry: TrainedEntry) -> vgg.train.Split:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _test_split(name: str, input_size: int, seed: int) -> vgg.train.Split:
     return vgg.train.load_dataset(name, input_size=input_size, seed=seed).test
-
-
-def enlarged(pixels: torch.Tensor, side: int = 192) -> Image.Image:
-    """(3, S, S) in [0, 1] -> a PIL image scaled up with hard pixel edges, to show what the network sees."""
-    array = (pixels.permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
-    return Image.fromarray(array).resize((side, side), Image.Resampling.NEAREST)

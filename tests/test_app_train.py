@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import random
 import time
 from pathlib import Path
 
@@ -207,3 +208,31 @@ def test_an_uploaded_photo_of_a_digit_is_read_as_the_scans_were_and_a_bad_file_i
     uploader.upload("notes.png", b"these are my notes, not a picture", "image/png").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("notes.png" in error.value for error in at.error), [error.value for error in at.error]
+
+
+@pytest.mark.parametrize("kind", ["truncated", "random"])
+def test_a_bad_trained_upload_is_refused_in_words_once_and_the_app_keeps_running(
+        digits_checkpoint: bytes, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A truncated checkpoint or random bytes in the sidebar's "Trained here" upload: an error in words in the
+    sidebar, no traceback, the file read once (not again on every rerun), and the views still work."""
+    data = digits_checkpoint[: len(digits_checkpoint) // 2] if kind == "truncated" else random.Random(0).randbytes(5000)
+    reads: list[int] = []
+    load = vgg.train.load_checkpoint
+    monkeypatch.setattr(vgg.train, "load_checkpoint",
+                        lambda source, **options: reads.append(1) or load(source, **options))
+    at = open_train(weights="trained")
+    at.sidebar.file_uploader(key="trained_upload").upload("broken.pth", data, "application/octet-stream").run()
+    expected = "truncated or corrupt" if kind == "truncated" else "not a readable torch checkpoint"
+
+    def refused() -> None:
+        assert not at.exception, [e.value for e in at.exception]
+        shown = [error.value for error in at.sidebar.error]
+        assert any("broken.pth was not loaded" in text and expected in text for text in shown), shown
+
+    refused()
+    at.query_params["view"] = "Forward pass"
+    at.run()
+    refused()
+    at.run()
+    refused()
+    assert reads == [1]  # read once, not on every rerun

@@ -1,13 +1,17 @@
 """``python -m vgg explain``: the PNG written atomically, JSON and text output, the random-weights
-notice, and bad requests as one line on stderr with exit status 2."""
+notice, bad requests as one line on stderr with exit status 2, and a checkpoint from ``train`` explained
+at its own size with its dataset's classes."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
+import vgg.train
 from vgg.cli import main
 from vgg.cli.explain import write_png_atomically
 
@@ -79,3 +83,53 @@ def test_a_failed_write_leaves_nothing_half_written(tmp_path):
         write_png_atomically(Breaks(), target)
     assert target.read_bytes() == b"the previous picture"  # untouched
     assert [path.name for path in tmp_path.iterdir()] == ["heat.png"]
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A checkpoint as 'python -m vgg train A --out mini.pth' writes it (one short epoch, widths / 32), and a
+    test digit of its dataset as a PNG."""
+    folder = tmp_path_factory.mktemp("mini")
+    result = vgg.train.fit(vgg.train.Recipe("A", batch_norm=True, epochs=1, width_divisor=32, batch_size=32))
+    checkpoint = vgg.train.save_checkpoint(result, folder / "mini.pth")
+    pixels = result.dataset.test.images[0]  # (3, 32, 32) in [0, 1]
+    image = folder / f"digit_{int(result.dataset.test.labels[0])}.png"
+    Image.fromarray((pixels.permute(1, 2, 0).numpy() * 255).round().astype("uint8")).save(image)
+    return checkpoint, image
+
+
+def test_a_trained_checkpoint_is_explained_at_its_own_size_with_its_classes(capsys, tmp_path, mini):
+    checkpoint, image = mini
+    out = tmp_path / "heat.png"
+    status, stdout, stderr = explain_cli(capsys, str(image), "--weights", str(checkpoint), "--out", str(out), "--json")
+    assert status == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["config"] == "A+BN mini (widths /32)" and summary["dataset"] == "digits"
+    assert summary["trained"].startswith("A+BN mini (widths /32) on digits, ")
+    assert summary["random_weights"] is False and summary["notice"] == "" and summary["seed"] is None
+    assert summary["heatmap_shape"] == [32, 32] and summary["seen"] == "32 x 32 image"
+    assert summary["layer_paper_name"] == "conv5_2" and summary["label"] in set("0123456789")
+    with Image.open(out) as picture:
+        assert picture.format == "PNG" and picture.size == (256, 256)
+    status, stdout, _ = explain_cli(capsys, str(image), "--weights", str(checkpoint), "--target", "3",
+                                    "--method", "occlusion", "--json")
+    summary = json.loads(stdout)
+    assert status == 0 and summary["target"] == 3 and summary["label"] == "3"
+    assert summary["options"]["window"] == [8, 8] and summary["options"]["stride"] == [4, 4]
+    status, stdout, _ = explain_cli(capsys, str(image), "--weights", str(checkpoint), "--layer", "conv1_1")
+    assert status == 0 and "untrained" not in stdout and "conv1_1 (features.0)" in stdout
+    assert "of the 32 x 32 image" in stdout
+
+
+def test_a_trained_checkpoints_class_names_are_targets(capsys, tmp_path, mini):
+    checkpoint, image = mini
+    payload = torch.load(checkpoint, weights_only=True)
+    payload["class_names"] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    named = tmp_path / "named.pth"
+    torch.save(payload, named)
+    status, stdout, _ = explain_cli(capsys, str(image), "--weights", str(named), "--target", "Seven", "--json")
+    summary = json.loads(stdout)
+    assert status == 0 and summary["target"] == 7 and summary["label"] == "seven"
+    status, stdout, stderr = explain_cli(capsys, str(image), "--weights", str(named), "--target", "tabby")
+    assert status == 2 and stdout == "" and len(stderr.splitlines()) == 1
+    assert "one of the checkpoint's classes (zero, one, two" in stderr

@@ -283,6 +283,41 @@ def test_hostile_truncated_and_foreign_checkpoints_are_refused(trained: vgg.trai
     assert isinstance(CheckpointError("x"), vgg.WeightsError)
 
 
+def test_a_small_checkpoint_describing_a_huge_network_is_refused_before_it_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of a few KB whose network claims billions of weights but holds tiny tensors: the loader
+    compares the described network's keys and shapes (on the meta device) with the file's and refuses
+    in words, without creating one real convolution or fully connected layer."""
+    huge = MiniVGG("4096 M 4096 M 4096 M 4096 M 4096 M", width_divisor=1, num_classes=10)
+    claimed = sum(p.numel() for p in huge.build(device="meta").parameters())
+    assert claimed > 500_000_000  # over 2 GB of float32 weights
+    payload = {"format": "vgg-explorer/trained-mini", "version": 1, "network": huge.describe(),
+               "class_names": list("0123456789"), "normalization": {"mean": [0.5] * 3, "std": [0.25] * 3},
+               "dataset": {"name": "digits"}, "recipe": {}, "history": [], "test_accuracy": 0.9,
+               "state_dict": {"features.0.weight": torch.zeros(4, 3, 3, 3), "features.0.bias": torch.zeros(4)}}
+    path = tmp_path / "huge.pth"
+    torch.save(payload, path)
+    assert path.stat().st_size < 8_000
+
+    def allocates(module: torch.nn.Module) -> None:
+        if not module.weight.is_meta:
+            raise AssertionError(f"a real {type(module).__name__} was built before the weights were checked")
+
+    monkeypatch.setattr(torch.nn.modules.conv._ConvNd, "reset_parameters", allocates)
+    monkeypatch.setattr(torch.nn.Linear, "reset_parameters", allocates)
+    with pytest.raises(CheckpointError, match="do not fit the network it describes.*Refused before building it"):
+        load_checkpoint(path)
+    payload["state_dict"] = {key: torch.zeros(1) for key in huge.build(device="meta").state_dict()}
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=r"features\.0\.weight has shape \(1,\); the network the checkpoint "
+                                              r"describes needs \(4096, 3, 3, 3\)"):
+        load_checkpoint(path)
+    payload["network"] = MiniVGG("A", input_size=10_000).describe()
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="input size, 10000 px"):
+        load_checkpoint(path)
+
+
 def test_experiments_are_defined_and_run_stoppably() -> None:
     assert set(EXPERIMENTS) == {"depth", "1x1", "lrn", "bn", "init", "table3"}
     assert [arm.label for arm in EXPERIMENTS["depth"].arms] == ["A", "B", "D", "E"]

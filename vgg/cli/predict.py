@@ -21,7 +21,7 @@ from vgg.arch.model import VGG
 from vgg.arch.network import Network
 from vgg.arch.weights import load_into, load_state_dict
 from vgg.cli._config_args import network_arg
-from vgg.cli.trained import is_trained_checkpoint, predict_trained
+from vgg.cli.trained import IMAGENET, RANDOM, predict_trained, trained_checkpoint
 from vgg.errors import ImageError, WeightsError
 from vgg.vision.devices import DEVICE_CHOICES
 from vgg.vision.images import load_image
@@ -29,7 +29,6 @@ from vgg.vision.inference import ForwardResult, Predictions, forward_with_featur
 from vgg.vision.preprocess import MODES, preprocess
 from vgg.vision.samples import load_sample, sample_images
 
-RANDOM, IMAGENET = "random", "imagenet"
 _FC8_WEIGHT = "classifier.6.weight"
 
 
@@ -68,8 +67,9 @@ class Outcome:
 
 def run(args: argparse.Namespace) -> int:
     image_name, image = _image(args.image)
-    if args.weights not in (RANDOM, IMAGENET) and is_trained_checkpoint(args.weights):
-        return predict_trained(args, image_name, image)  # a mini VGG trained here: its own classes and size
+    trained = trained_checkpoint(args.weights)
+    if trained is not None:
+        return predict_trained(args, image_name, image, trained)  # a mini VGG trained here: its own classes and size
     network = network_arg(args.config, args.bn)
     # Estimated on the meta device first: a spec too large for this machine is refused before it is built.
     check_resources(analyze(network, input_size=(args.size, args.size)),

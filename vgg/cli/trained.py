@@ -1,5 +1,5 @@
-"""``predict --weights PATH`` with a checkpoint from ``train``: the network it describes, its input
-size and normalisation, and the dataset's class names; no --config needed."""
+"""``predict --weights PATH`` and ``explain --weights PATH`` with a checkpoint from ``train``: the network
+it describes, its input size and normalisation, and the dataset's class names; no --config needed."""
 
 from __future__ import annotations
 
@@ -9,13 +9,22 @@ import time
 
 from PIL import Image
 
-from vgg.train import is_trained_checkpoint, load_checkpoint
+from vgg.train import TrainedModel, is_trained_checkpoint, load_checkpoint
 
-__all__ = ["is_trained_checkpoint", "predict_trained"]
+__all__ = ["IMAGENET", "RANDOM", "is_trained_checkpoint", "predict_trained", "trained_checkpoint"]
+
+RANDOM, IMAGENET = "random", "imagenet"  # --weights' two names; anything else is a file
 
 
-def predict_trained(args: argparse.Namespace, image_name: str, image: Image.Image) -> int:
-    trained = load_checkpoint(args.weights)
+def trained_checkpoint(weights: str) -> TrainedModel | None:
+    """The model of ``--weights`` when it is a checkpoint that ``train`` wrote; None for random, imagenet
+    or a plain state_dict (which --config describes)."""
+    if weights in (RANDOM, IMAGENET) or not is_trained_checkpoint(weights):
+        return None
+    return load_checkpoint(weights)
+
+
+def predict_trained(args: argparse.Namespace, image_name: str, image: Image.Image, trained: TrainedModel) -> int:
     started = time.perf_counter()
     predictions = trained.predict(image, k=args.topk)
     seconds = time.perf_counter() - started

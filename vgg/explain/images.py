@@ -33,6 +33,12 @@ def crop_input(image: Image.Image) -> torch.Tensor:
     return preprocess(image, mode="crop", size=224)
 
 
+def enlarged(pixels: torch.Tensor, side: int = 192) -> Image.Image:
+    """(3, S, S) in [0, 1] -> a PIL image scaled up with hard pixel edges, to show what the network sees."""
+    array = (pixels.detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    return Image.fromarray(array).resize((side, side), Image.Resampling.NEAREST)
+
+
 def colorize(heatmap: torch.Tensor | np.ndarray) -> np.ndarray:
     """An (H, W) map in [0, 1] as an (H, W, 3) uint8 RGB image."""
     values = np.asarray(heatmap.detach().cpu() if isinstance(heatmap, torch.Tensor) else heatmap, dtype=np.float64)

@@ -33,7 +33,7 @@ from torch import nn
 
 from vgg.files import replace_atomically, temporary_beside
 from vgg.format import mib
-from vgg.train.datasets import normalize
+from vgg.train.datasets import MAX_SIZE, normalize
 from vgg.train.errors import CheckpointError
 from vgg.train.mini import MiniVGG
 from vgg.train.trainer import EpochRecord, Recipe, TrainResult
@@ -170,8 +170,12 @@ def rebuild(payload: object, *, device: str | torch.device = "cpu") -> TrainedMo
     if any(value <= 0 for value in std):
         raise CheckpointError("The checkpoint's normalisation has a standard deviation of zero or less.")
     state = _section(payload, "state_dict", dict)
+    # The network the file describes is checked against the tensors it holds on the meta device (shapes,
+    # no memory), and built for real only when they match: a small file cannot make the loader allocate
+    # a large network it does not hold the weights of.
+    _check_weights(network.build(init_weights=False, device="meta").state_dict(), state)
     model = network.build(init_weights=False)
-    _load_weights(model, state)
+    model.load_state_dict(state, strict=True)
     history = tuple(_record(item) for item in _section(payload, "history", list))
     recipe = _recipe(payload.get("recipe"))
     return TrainedModel(network, model.to(device).eval(), class_names, mean, std,
@@ -215,26 +219,29 @@ def _network(section: dict[str, Any]) -> MiniVGG:
         raise CheckpointError(f"The checkpoint's network lacks {error.args[0]!r}.") from error
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"The checkpoint's network cannot be built: {error}") from error
+    if network.input_size > MAX_SIZE:  # every image shown to it is resized to this side
+        raise CheckpointError(f"The checkpoint's input size, {network.input_size} px, is more than a mini VGG is "
+                              f"trained at here ({MAX_SIZE} px at most).")
     if "spec" in section and str(section["spec"]) != network.spec.to_text():
         raise CheckpointError("The checkpoint's scaled spec does not match its configuration and divisor.")
     return network
 
 
-def _load_weights(model: nn.Module, state: dict[str, Any]) -> None:
-    expected = model.state_dict()
+def _check_weights(expected: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+    """Every key and shape of the network's state_dict (``expected``, on any device) in ``state``, and no more."""
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"The checkpoint's weights do not fit its network: missing {missing[:3]}, "
-                              f"unexpected {unexpected[:3]}.")
+        raise CheckpointError(f"The checkpoint's weights do not fit the network it describes: missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}. Refused before building it.")
     for key, value in state.items():
         if not isinstance(value, torch.Tensor) or value.shape != expected[key].shape:
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise CheckpointError(f"Weight {key} has shape {shape}; the network needs {tuple(expected[key].shape)}.")
+            raise CheckpointError(f"Weight {key} has shape {shape}; the network the checkpoint describes needs "
+                                  f"{tuple(expected[key].shape)}. Refused before building it.")
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise CheckpointError(f"Weight {key} holds NaN or infinite values; the training diverged or the "
                                   "file is damaged.")
-    model.load_state_dict(state, strict=True)
 
 
 def _triple(value: object, name: str) -> tuple[float, float, float]:

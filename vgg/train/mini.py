@@ -91,10 +91,11 @@ class MiniVGG:
         """The library's value for this network: the analysis and the app's caches take it like any other."""
         return Network(self.spec, self.batch_norm, self.num_classes, self.hidden_features, self.pooled_size)
 
-    def build(self, *, init_weights: bool = True) -> nn.Module:
+    def build(self, *, init_weights: bool = True, device: str | torch.device | None = None) -> nn.Module:
         """The model: ``VGG(make_layers(scaled spec, batch_norm), ...)``, the full network's own code path
-        (with ``init_weights``, initialised from the global RNG as torchvision does)."""
-        return build(self.network, init_weights=init_weights, dropout=self.dropout)
+        (with ``init_weights``, initialised from the global RNG as torchvision does). ``device="meta"``
+        gives its structure, shapes included, with no weight memory."""
+        return build(self.network, init_weights=init_weights, dropout=self.dropout, device=device)
 
     def describe(self) -> dict[str, object]:
         """What a checkpoint records: enough to build this network again."""
