@@ -24,6 +24,8 @@ from PIL import Image, ImageDraw
 import vgg
 from explorer import resources, services
 from explorer.state import AppState
+from explorer.style import display_scale
+from explorer.subject import Subject
 from explorer.turns import FORWARD_TURNS
 from explorer.weights_choice import RandomWeights, WeightsChoice
 from vgg.explain import (
@@ -122,6 +124,14 @@ def effective_field(network: Network, layer: str, input_size: tuple[int, int], s
         return effective_receptive_field(_model, layer, input_size=input_size, samples=samples)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def trained_effective_field(model_id: int, layer: str, input_size: tuple[int, int], samples: int,
+                            _model: torch.nn.Module) -> EffectiveField:
+    """The effective field of a mini trained here (``model_id`` names it: the server never reuses an id)."""
+    with FORWARD_TURNS.turn():
+        return effective_receptive_field(_model, layer, input_size=input_size, samples=samples)
+
+
 @st.cache_resource(show_spinner=False)
 def _gallery_store() -> tuple[OrderedDict, threading.Lock]:
     return OrderedDict(), threading.Lock()
@@ -173,19 +183,30 @@ RANDOM_ERF = ("Random weights: this is the effective field of an untrained netwo
               "never its bound.")
 
 
-def effective_field_section(state: AppState, row: vgg.LayerRow) -> None:
-    """For the Receptive field view: the measured field of the centre unit of ``row``'s map, inside the
-    theoretical square the analysis gives."""
+def effective_field_section(state: AppState, subject: Subject, row: vgg.LayerRow) -> None:
+    """For the Receptive field view: the measured field of the centre unit of ``row``'s map in ``subject`` (the
+    sidebar's network with its weights, or the mini trained here), inside the theoretical square the analysis
+    gives."""
     st.subheader("Effective receptive field")
     st.markdown(f"The theoretical field is every pixel that *can* reach {row.paper_name}; the effective field is how "
                 "much each one *does*: the input gradient of the unit at the centre of the map, averaged over "
                 "images (here seeded noise). It never leaves the theoretical square, and fills only its middle.")
-    network = network_of(state)
-    request = (network, row.name, tuple(state.input_size))
+    if subject.trained is None and state.weights == "trained":
+        st.info("Measuring it runs the network with weights: train a model in the Train view (or choose random, "
+                "ImageNet or checkpoint weights) to measure it.")
+        return
+    trained = subject.trained
+    request = (("trained", trained.id) if trained else network_of(state), row.name, subject.input_size)
     if st.button("Measure the effective field", key="rf_erf_run"):
         st.session_state["_rf_erf_request"] = request
     if st.session_state.get("_rf_erf_request") != request:
         return
+    if trained is not None:
+        with st.spinner(f"Back-propagating from the centre of {row.paper_name}..."):
+            field = trained_effective_field(trained.id, row.name, subject.input_size, 4, trained.trained.model)
+        _show_field(field, row, subject.input_size)
+        return
+    network = network_of(state)
     if network.random_weights:
         st.warning(RANDOM_ERF, icon=":material/casino:")
     resources.check_fits(state.model, state.input_size)
@@ -193,19 +214,27 @@ def effective_field_section(state: AppState, row: vgg.LayerRow) -> None:
     network = network_of(state)  # the weights it really got
     with st.spinner(f"Back-propagating from the centre of {row.paper_name}..."):
         field = effective_field(network, row.name, tuple(state.input_size), 4, model)
+    _show_field(field, row, subject.input_size)
+
+
+def _show_field(field: EffectiveField, row: vgg.LayerRow, input_size: tuple[int, int]) -> None:
     picture, numbers = st.columns([3, 2])
-    picture.image(field_picture(field), caption=f"Gradient magnitude of {row.paper_name}[{field.position[0]}, "
-                                                f"{field.position[1]}] (square root, for contrast); the "
-                                                "theoretical field outlined", width=min(2 * state.input_size[1], 560))
+    scale = display_scale(input_size)
+    picture.image(field_picture(field, scale), caption=f"Gradient magnitude of {row.paper_name}[{field.position[0]}, "
+                                                       f"{field.position[1]}] (square root, for contrast); the "
+                                                       "theoretical field outlined",
+                  width=min(input_size[1] * scale, 560))
     numbers.metric("Theoretical field (analysis)", f"{row.receptive_field} px")
     numbers.metric(f"Effective field ({MASS_SHARE:.0%} of the gradient)", f"{field.effective_size} px")
     numbers.metric("Gradient outside the theoretical field", f"{field.outside_share:.1%}")
 
 
-def field_picture(field: EffectiveField) -> Image.Image:
-    """The gradient map coloured (square root: the tails stay visible), the theoretical square drawn on it."""
+def field_picture(field: EffectiveField, scale: int = 1) -> Image.Image:
+    """The gradient map coloured (square root: the tails stay visible) and enlarged ``scale`` times by whole
+    pixels, the theoretical square drawn on it."""
     picture = Image.fromarray(colorize(field.gradient.sqrt()), "RGB")
-    top, left, bottom, right = field.theoretical.box
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+    top, left, bottom, right = (side * scale for side in field.theoretical.box)
     width = max(2, round(min(picture.size) / 112))
     ImageDraw.Draw(picture).rectangle((left, top, right - 1, bottom - 1), outline=(255, 255, 255), width=width)
     return picture

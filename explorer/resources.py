@@ -7,6 +7,7 @@ keyed by everything that defines them.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import os
@@ -24,6 +25,7 @@ from explorer.weights_choice import CheckpointWeights, ImageNetWeights, RandomWe
 from vgg.arch import load_state_dict_with_progress
 from vgg.perf import converted_copy
 from vgg.teaching import Lesson, lesson_of
+from vgg.train import TrainedEntry
 
 MAX_CACHED_MODELS = 2  # VGG19-BN is 575 MB of fp32 weights; two keep the app under about 1.3 GB
 REFERENCE_SIZE = (224, 224)  # every model is judged at the paper's crop, the size every view can run it at
@@ -96,8 +98,9 @@ def weights_choice(weights: str, seed: int, path: str) -> WeightsChoice:
     if weights == "imagenet":
         return ImageNetWeights()
     if weights == "trained":
-        raise vgg.WeightsError("A mini VGG trained here runs in the Forward pass and Compare's image option, at its "
-                               "own input size; for this view choose random, ImageNet or checkpoint weights.")
+        raise vgg.WeightsError("Weights trained here belong to the mini VGG they were trained with, which the views "
+                               "run at its own input size; this runs the sidebar's full network: choose random, "
+                               "ImageNet or checkpoint weights for it.")
     upload = st.session_state.get(_UPLOAD_PATH)
     if upload:
         return CheckpointWeights(upload, Path(upload).stem[:16])  # stored under its SHA-256
@@ -195,6 +198,17 @@ def model(choice: ModelChoice | vgg.Network, weights: WeightsChoice, device: str
             raise
         raise renamed from error
     return exact if precision == "fp32" else _converted(network, weights, target, precision)
+
+
+def trained_model(entry: TrainedEntry, device: str) -> torch.nn.Module:
+    """A prepared copy (eval, on ``device``, fast memory format) of a mini trained here, shared across sessions:
+    read-only. The entry's own model stays as it is, on the CPU, where the other views run it."""
+    return _trained_model(entry.id, str(vgg.select_device(device)), entry.trained.model)
+
+
+@st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
+def _trained_model(model_id: int, device: str, _model: torch.nn.Module) -> torch.nn.Module:
+    return vgg.prepare(copy.deepcopy(_model), device)
 
 
 def offered_precisions(device: str) -> tuple[str, ...]:

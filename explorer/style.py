@@ -101,6 +101,15 @@ def side_by_side(spec: int | list[int], *, projector: bool) -> list[DeltaGenerat
     return [st.container() for _ in range(count)] if projector else list(st.columns(spec))
 
 
+PICTURE_SIDE = 448  # px a small input is enlarged to (by whole pixels), so a 32 px image and its box can be read
+
+
+def display_scale(input_size: tuple[int, int]) -> int:
+    """The whole factor that enlarges an input of ``input_size`` to about PICTURE_SIDE px (1 when it is larger):
+    a 32 × 32 input drawn as is is a stamp, and a 2 px outline covers a sixteenth of it."""
+    return max(1, PICTURE_SIDE // max(input_size))
+
+
 def fitted_code(text: str) -> None:
     """A fixed-width table (torchinfo's summary) whose type shrinks until its longest line fits the column:
     wrapping would break its columns, and a sideways scroll hides them."""

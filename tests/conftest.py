@@ -1,4 +1,5 @@
-"""Shared fixtures: a local HTTP server for download tests, a private torch hub cache."""
+"""Shared fixtures: a local HTTP server for download tests, a private torch hub cache, a trained mini's
+checkpoint."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ from pathlib import Path
 
 import pytest
 import torch
+
+import vgg.train
+
+
+@pytest.fixture(scope="session")
+def digits_checkpoint() -> bytes:
+    """A small digits network, as `python -m vgg train --out` would write it (a few seconds)."""
+    recipe = vgg.train.Recipe("A", batch_norm=True, epochs=2, lr=0.02, width_divisor=16, batch_size=32)
+    return vgg.train.checkpoint_bytes(vgg.train.fit(recipe))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -83,11 +83,11 @@ def test_the_receptive_field_view_measures_the_effective_field():
 
 
 @pytest.fixture(scope="module")
-def trained_explain_view() -> AppTest:
+def trained_explain_view(digits_checkpoint: bytes) -> AppTest:
     """The Explain view on a mini trained on digits (widths /16, two epochs: a few seconds), uploaded."""
-    from tests.test_app_train import open_with_trained, small_digits_checkpoint
+    from tests.test_app_train import open_with_trained
 
-    at = open_with_trained(small_digits_checkpoint(), "Explain")
+    at = open_with_trained(digits_checkpoint, "Explain")
     assert_clean(at)
     return at
 

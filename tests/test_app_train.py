@@ -13,8 +13,6 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-import vgg.train
-
 APP = str(Path(__file__).resolve().parents[1] / "explorer" / "app.py")
 
 
@@ -109,17 +107,6 @@ def test_a_second_tab_on_the_jobs_link_shows_the_recipe_being_trained() -> None:
     assert second.number_input(key="train_seed").value == 7
     assert not second.warning or not any("Session State API" in w.value for w in second.warning)
     run_until(first, "Finished")
-
-
-def small_digits_checkpoint() -> bytes:
-    """A small digits network, as `python -m vgg train --out` would write it (a few seconds)."""
-    recipe = vgg.train.Recipe("A", batch_norm=True, epochs=2, lr=0.02, width_divisor=16, batch_size=32)
-    return vgg.train.checkpoint_bytes(vgg.train.fit(recipe))
-
-
-@pytest.fixture(scope="module")
-def digits_checkpoint() -> bytes:
-    return small_digits_checkpoint()
 
 
 def open_with_trained(checkpoint: bytes, view: str) -> AppTest:

@@ -11,13 +11,15 @@ import vgg
 from explorer import resources
 from explorer.state import AppState
 from explorer.style import show_diagram
+from explorer.subject import header, subject_of
 
 TITLE = "Diagram"
 
 
 def render(state: AppState) -> None:
-    report = resources.analysis(state.model, state.input_size)
-    st.header(f"{state.model.title}: diagram")
+    subject = subject_of(state)
+    report = resources.analysis(subject.network, subject.input_size)
+    header(subject, f"{subject.title}: diagram")
     left, right = st.columns(2)
     collapsed = left.toggle("Collapse stages", key="diagram_collapsed",
                             help="One box per stage instead of one per layer")
@@ -35,7 +37,7 @@ def render(state: AppState) -> None:
                    "top-down in the paper's notation (conv3-256: a 3×3 conv with 256 output channels, BN and ReLU "
                    "folded in); a stage's pool feeds the next column. Hover a box for its module path, parameters "
                    "and MACs.")
-    stem = f"vgg-{state.model.config.lower()}{'-bn' if state.model.batch_norm else ''}"
+    stem = subject.file_stem
     left, right = st.columns(2)
     left.download_button("Download DOT", graph.source, file_name=f"{stem}.dot", mime="text/vnd.graphviz",
                          on_click="ignore")

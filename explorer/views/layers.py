@@ -10,6 +10,7 @@ import streamlit as st
 from explorer import resources
 from explorer.state import AppState
 from explorer.style import fitted_code
+from explorer.subject import header, subject_of
 from explorer.tables import show_table
 
 TITLE = "Layers"
@@ -20,8 +21,9 @@ STAGE_PROJECTOR_COLUMNS = ["Stage", "Layers", "Params", "MACs", "Output shape", 
 
 
 def render(state: AppState) -> None:
-    report = resources.analysis(state.model, state.input_size)
-    st.header(f"{state.model.title}: layer by layer")
+    subject = subject_of(state)
+    report = resources.analysis(subject.network, subject.input_size)
+    header(subject, f"{subject.title}: layer by layer")
     frame = report.to_frame()
     labels = {stage.stage: stage.label for stage in report.stages}
     chosen = st.pills("Stages", list(labels), selection_mode="multi", default=list(labels), key="layers_stages",
@@ -37,7 +39,7 @@ def render(state: AppState) -> None:
                "MACs: multiply-accumulates (conv and linear only); FLOPs = 2 × MACs; RF: receptive field in "
                "input pixels; jump: input pixels between neighbouring positions; start: input coordinate of "
                "position 0's centre.")
-    stem = f"vgg-{state.model.config.lower()}{'-bn' if state.model.batch_norm else ''}-{state.input_size[0]}"
+    stem = f"{subject.file_stem}-{subject.input_size[0]}"
     left, right, _ = st.columns([1, 1, 2])
     left.download_button("Download CSV", frame.to_csv(index=False), file_name=f"{stem}.csv", mime="text/csv",
                          on_click="ignore")
@@ -48,4 +50,4 @@ def render(state: AppState) -> None:
     show_table(stages if every else stages.drop(columns=["Jump", "Weight layers"]), key="layers_stage_table",
                projector=state.projector, static_columns=None if every else STAGE_PROJECTOR_COLUMNS)
     with st.expander("torchinfo's summary of the same model"):
-        fitted_code(resources.torchinfo_text(state.model, state.input_size))
+        fitted_code(resources.torchinfo_text(subject.network, subject.input_size))

@@ -1,4 +1,5 @@
-"""Overview: the key numbers of the chosen network, and where its parameters and compute live."""
+"""Overview: the key numbers of the chosen network (the sidebar's, or the mini VGG trained here whose weights it
+chose), and where its parameters and compute live."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ import streamlit as st
 from explorer import charts, resources
 from explorer.state import AppState
 from explorer.style import show_chart, side_by_side
+from explorer.subject import header, subject_of
 from vgg import format
 
 TITLE = "Overview"
 
 
 def render(state: AppState) -> None:
-    report = resources.analysis(state.model, state.input_size)
+    subject = subject_of(state)
+    report = resources.analysis(subject.network, subject.input_size)
     totals = report.totals
-    height, width = state.input_size
-    st.header(f"{state.model.title} at {height} × {width}")
+    header(subject, f"{subject.title} at {subject.size_text}")
     first, second, third, fourth = st.columns(4)
     first.metric("Parameters", format.count(totals.params), help=f"{totals.params:,} trainable parameters")
     second.metric("MACs", format.count(totals.macs),
@@ -45,7 +47,7 @@ def render(state: AppState) -> None:
         if fc6:
             st.markdown(f"**fc6 alone holds {format.count(fc6.params)} of {format.count(totals.params)} "
                         f"parameters ({fc6.params / totals.params:.0%})**: it connects every one of the "
-                        f"{fc6.input_shape[-1]:,} values of the last feature map to 4,096 units.")
+                        f"{fc6.input_shape[-1]:,} values of the last feature map to {fc6.output_shape[-1]:,} units.")
     with right:
         macs = charts.per_layer_bars(report.layers, [row.macs for row in report.layers],
                                      title="Where the compute goes", y_title="MACs", only_kinds=("conv", "fc"))

@@ -3,7 +3,9 @@ measured beside the analysis' estimate, and how close it all gets to a matmul pr
 
 Nothing is measured until "Run benchmark" is pressed; the result is kept in the session per model,
 device and input size, so reruns (other widgets, other tabs) show it without measuring again.
-The cached model is only read: the plain NCHW path runs on a private copy of its conv weights.
+The cached model is only read: the plain NCHW path runs on a private copy of its conv weights. The network is
+the sidebar's, or the mini VGG trained here whose weights the sidebar chose, at its own input size
+(explorer/subject.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from explorer import charts, perf_charts, resources
 from explorer.services import load_model, weights_choice
 from explorer.state import AppState
 from explorer.style import show_chart, side_by_side
+from explorer.subject import Subject, header, subject_of
 from explorer.tables import show_table
 from vgg import format
 from vgg.perf import BenchReport, DeviceInfo, LayerProfile, Roofline, describe_device, layout_of, run_bench
@@ -40,15 +43,21 @@ class Settings:
 
 
 def render(state: AppState) -> None:
-    height, width = state.input_size
-    st.header(f"{state.model.title} at {height} × {width}: where the time and memory go")
+    subject = subject_of(state)
+    header(subject, f"{subject.title} at {subject.size_text}: where the time and memory go")
     info = describe_device(vgg.select_device(state.device))
     _device(info)
+    if subject.trained is None and state.weights == "trained":  # nothing trained yet: no weights to run
+        st.info("Measuring runs the network with weights: train a model in the Train view (or choose random, "
+                "ImageNet or checkpoint weights) to measure it. The estimates below need none.")
+        _memory(state, subject, None)
+        return
     settings = _controls(info)
-    key = (state.model, weights_choice(state), state.device, state.input_size)
+    weights = ("trained", subject.trained.id) if subject.trained else weights_choice(state)
+    key = (subject.network, weights, state.device, subject.input_size)
     results = st.session_state.setdefault(_RESULTS_KEY, {})
     if st.button("Run benchmark", key="perf_run", type="primary", icon=":material/speed:"):
-        results[key] = (settings, _run(state, settings))
+        results[key] = (settings, _run(state, subject, settings))
     stored = results.get(key)
     if stored is None:
         st.info("Press **Run benchmark** to measure this network on this device. Every run is a full forward "
@@ -60,7 +69,7 @@ def render(state: AppState) -> None:
                    + (" The settings above have changed since: run again to measure them." if used != settings
                       else ""))
         _results(report, state.projector)
-    _memory(state, stored[1] if stored else None)
+    _memory(state, subject, stored[1] if stored else None)
 
 
 def _device(info: DeviceInfo) -> None:
@@ -94,15 +103,18 @@ def _controls(info: DeviceInfo) -> Settings:
     return Settings(repeats, tuple(sorted(sizes)) or (1,), tuple(precisions) or (info.precisions[0],), plain)
 
 
-def _run(state: AppState, settings: Settings) -> BenchReport:
-    model = load_model(state, state.model)
+def _run(state: AppState, subject: Subject, settings: Settings) -> BenchReport:
+    if subject.trained is not None:
+        model = resources.trained_model(subject.trained, state.device)
+    else:
+        model = load_model(state, state.model)
     layouts = None if settings.plain_path else (layout_of(model),)
     bar = st.progress(0.0, text="Starting...")
 
     def on_progress(done: int, total: int, label: str) -> None:
         bar.progress(min(done / total, 1.0), text=f"Measuring: {label}" if label else "Done")
 
-    report = run_bench(model, input_size=state.input_size, batch_sizes=settings.batch_sizes,
+    report = run_bench(model, input_size=subject.input_size, batch_sizes=settings.batch_sizes,
                        precisions=settings.precisions, repeats=settings.repeats,
                        profile_batch=settings.batch_sizes[0], layouts=layouts, on_progress=on_progress)
     bar.empty()
@@ -238,8 +250,8 @@ def _sweep(report: BenchReport, projector: bool) -> None:
         st.warning(stop, icon=":material/memory:")
 
 
-def _memory(state: AppState, report: BenchReport | None) -> None:
-    analysis = resources.analysis(state.model, state.input_size)
+def _memory(state: AppState, subject: Subject, report: BenchReport | None) -> None:
+    analysis = resources.analysis(subject.network, subject.input_size)
     totals = analysis.totals
     st.subheader("Memory, as the analysis estimates it (batch 1, fp32)")
     first, second, third, fourth = st.columns(4)

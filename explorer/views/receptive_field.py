@@ -1,9 +1,11 @@
 """Receptive field: pick a layer and a position in its feature map, see the input region it sees.
 
 The box comes from the analysis engine's receptive field, jump and start (the closed-form
-recurrence), drawn on the current image at the network's input size; the chart shows how the field
-grows layer by layer, and the table makes the paper's "two 3×3 = one 5×5, three = one 7×7, with
-fewer weights" argument with numbers.
+recurrence), drawn on the current image at the network's input size (enlarged by whole pixels when that is
+small: a trained mini's 32 px); the chart shows how the field grows layer by layer, and the table makes the
+paper's "two 3×3 = one 5×5, three = one 7×7, with fewer weights" argument with numbers. The network is the
+sidebar's, or the mini VGG trained here whose weights the sidebar chose (explorer/subject.py), with its
+dataset's test images.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 import vgg
-from explorer import charts, resources
+from explorer import charts, resources, training
 from explorer.explain_service import effective_field_section
 from explorer.image_input import choose_image
 from explorer.state import AppState
-from explorer.style import PALETTE, show_chart
+from explorer.style import PALETTE, display_scale, show_chart
+from explorer.subject import Subject, header, subject_of
 from explorer.tables import show_table
 from vgg import format
 from vgg.analysis import InputBox, receptive_box, stacked_conv_equivalence
@@ -25,18 +28,32 @@ from vgg.analysis import InputBox, receptive_box, stacked_conv_equivalence
 TITLE = "Receptive field"
 
 
-def draw_box(image: Image.Image, box: InputBox) -> Image.Image:
-    """The image with the field's visible part outlined, the part in the padding dashed off-image, and
+def draw_box(image: Image.Image, box: InputBox, scale: int = 1) -> Image.Image:
+    """The image (the input enlarged ``scale`` times) with the field's visible part outlined and tinted, and
     the centre marked."""
     canvas = image.convert("RGB").copy()
     draw = ImageDraw.Draw(canvas, "RGBA")
     width = max(2, round(min(canvas.size) / 112))
-    draw.rectangle((box.clipped_left, box.clipped_top, box.clipped_right - 1, box.clipped_bottom - 1),
-                   outline=PALETTE["added"], width=width, fill=(204, 121, 167, 50))
-    radius = max(3, width * 2)
-    draw.ellipse((box.center_x - radius, box.center_y - radius, box.center_x + radius, box.center_y + radius),
-                 fill=(255, 255, 255, 255), outline=(0, 0, 0, 255))
+    draw.rectangle((box.clipped_left * scale, box.clipped_top * scale, box.clipped_right * scale - 1,
+                    box.clipped_bottom * scale - 1), outline=PALETTE["added"], width=width, fill=(204, 121, 167, 50))
+    radius, x, y = max(3, width * 2), (box.center_x + 0.5) * scale - 0.5, (box.center_y + 0.5) * scale - 0.5
+    draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255, 255), outline=(0, 0, 0, 255))
     return canvas
+
+
+def _input_picture(subject: Subject) -> tuple[Image.Image, str] | None:
+    """The input at the network's size, enlarged by whole pixels (``display_scale``), and where it came from: one
+    of a trained mini's test images (or an upload, a drawing), else a photo as the other views pick it."""
+    height, width = subject.input_size
+    scale = display_scale(subject.input_size)
+    if subject.trained is not None:
+        picked = training.choose_trained_image(subject.trained, "rf")
+        return None if picked is None else (training.enlarged(picked.pixels, side=width * scale), picked.caption)
+    photo = choose_image("rf")
+    if photo is None:
+        return None
+    shown = photo.image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+    return shown.resize((width * scale, height * scale), Image.Resampling.NEAREST), "the input"
 
 
 def _rows_with_positions(report: vgg.Report) -> list[vgg.LayerRow]:
@@ -44,9 +61,10 @@ def _rows_with_positions(report: vgg.Report) -> list[vgg.LayerRow]:
 
 
 def render(state: AppState) -> None:
-    report = resources.analysis(state.model, state.input_size)
-    height, width = state.input_size
-    st.header(f"{state.model.title}: what one position sees")
+    subject = subject_of(state)
+    report = resources.analysis(subject.network, subject.input_size)
+    height, width = subject.input_size
+    header(subject, f"{subject.title}: what one position sees")
     rows = _rows_with_positions(report)
     labels = {row.name: f"{row.paper_name} ({row.name}), map {row.output_shape[2]} × {row.output_shape[3]}"
               for row in rows}
@@ -59,7 +77,7 @@ def render(state: AppState) -> None:
     y = left.slider("Row in the feature map", 0, map_height - 1, map_height // 2, key=f"rf_row_{map_height}")
     x = right.slider("Column in the feature map", 0, map_width - 1, map_width // 2, key=f"rf_col_{map_width}")
     box = receptive_box(receptive_field=row.receptive_field, jump=row.jump, start=row.start, position=(y, x),
-                        input_size=state.input_size)
+                        input_size=subject.input_size)
     picture, numbers = st.columns([3, 2])
     with numbers:
         st.metric("Receptive field", f"{box.size} × {box.size} px")
@@ -70,12 +88,15 @@ def render(state: AppState) -> None:
         st.markdown(f"Neighbouring positions are **{row.jump} px** apart in the input (the jump); "
                     f"{box.visible_fraction:.0%} of this field lies on the image, the rest on zero padding.")
     with picture:
-        picked = choose_image("rf")
-        if picked is not None:
-            shown = picked.image.resize((width, height), Image.Resampling.BILINEAR)
-            st.image(draw_box(shown, box), caption=f"The input at {height} × {width}, the field of {row.paper_name}"
-                                                   f"[{y}, {x}] outlined", width=min(width * 2, 640))
-    effective_field_section(state, row)
+        shown = _input_picture(subject)
+        if shown is not None:
+            image, source = shown
+            scale = display_scale(subject.input_size)
+            enlarged = f", enlarged {scale}×" if scale > 1 else ""
+            st.image(draw_box(image, box, scale), caption=f"{source.capitalize()} at {height} × {width}{enlarged}, the "
+                                                          f"field of {row.paper_name}[{y}, {x}] outlined",
+                     width=min(width * scale, 640))
+    effective_field_section(state, subject, row)
     st.subheader("How the field grows")
     growth = [r for r in report.layers if r.name.startswith("features.") and r.kind in ("conv", "pool")]
     show_chart(charts.line_through_network(
@@ -93,7 +114,7 @@ def render(state: AppState) -> None:
     show_table(table, key="rf_stacking", projector=state.projector)
     conv_rows = [r for r in report.layers if r.kind == "conv"]
     if len(conv_rows) >= 2:
-        st.markdown(f"In {state.model.title}: conv1_1 sees {conv_rows[0].receptive_field} px, "
+        st.markdown(f"In {subject.title}: conv1_1 sees {conv_rows[0].receptive_field} px, "
                     f"{conv_rows[1].paper_name} {conv_rows[1].receptive_field} px. Three stacked 3×3 layers see as "
                     f"far as one 7×7 with {format.count(27 * 256 * 256)} instead of {format.count(49 * 256 * 256)} "
                     "weights (C = 256), and put three ReLUs where one would be: more non-linearity, fewer "
