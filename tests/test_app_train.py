@@ -13,6 +13,8 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+import vgg
+
 APP = str(Path(__file__).resolve().parents[1] / "explorer" / "app.py")
 
 
