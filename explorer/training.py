@@ -20,7 +20,7 @@ import vgg
 import vgg.train
 from explorer.guard import plain
 from explorer.image_input import ACCEPTED, uploaded_image
-from vgg.explain.images import enlarged  # the views' name for it: training.enlarged
+from vgg.explain import enlarged  # the views' name for it: training.enlarged
 from vgg.train import JobView, Recipe, TrainedEntry, TrainingQueue
 
 JOB_KEY = "train_job"  # the session's job id, mirrored in the URL (?job=N) so a second tab finds it
