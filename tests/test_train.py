@@ -182,6 +182,18 @@ def test_stop_by_event_and_by_callback() -> None:
     assert stopped.stopped and stopped.history == [] and 0 <= stopped.test_accuracy <= 1
     by_return = fit(replace(FAST, epochs=5), callback=lambda p: p.kind != "epoch")
     assert by_return.stopped and len(by_return.history) == 1
+    assert by_return.test_accuracy == by_return.history[-1].test_accuracy  # stopped on the weights just tested
+
+
+def test_a_stop_mid_epoch_reports_the_accuracy_of_the_weights_it_stopped_with() -> None:
+    """Stopped 30 steps into epoch 2: the figure (checkpoint, sidebar) is that of the weights it kept,
+    not the last full epoch's (measured 66.4% after epoch 1, 74.4% for the weights it stopped with)."""
+    result = fit(replace(FAST, epochs=3), callback=lambda p: not (p.kind == "step" and p.epoch == 2 and p.step == 30))
+    assert result.stopped and len(result.history) == 1
+    data = result.dataset
+    accuracy, _ = vgg.train.evaluate(result.model, data.normalize(data.test.images), data.test.labels)
+    assert result.test_accuracy == accuracy
+    assert result.test_accuracy != result.history[-1].test_accuracy
 
 
 def test_copy_layers_takes_the_papers_seven() -> None:

@@ -259,6 +259,7 @@ def _fit(recipe: Recipe, callback: Callback | None, stop: threading.Event | None
         wants_stop = callback is not None and callback(progress) is False
         return wants_stop or (stop is not None and stop.is_set())
 
+    mid_epoch = False  # stopped between two steps: the weights are not those the last test pass saw
     model.train()
     with seeded_dropout(model, generator):
         for epoch in range(1, recipe.epochs + 1):
@@ -282,7 +283,7 @@ def _fit(recipe: Recipe, callback: Callback | None, stop: threading.Event | None
                 progress = Progress("step", epoch, recipe.epochs, step, steps, step_loss, correct / seen, rate,
                                     schedule.lr, time.perf_counter() - started)
                 if halted(progress):
-                    result.stopped = True
+                    result.stopped = mid_epoch = True
                     break
             if result.stopped:
                 break
@@ -300,16 +301,12 @@ def _fit(recipe: Recipe, callback: Callback | None, stop: threading.Event | None
                 result.stopped = epoch < recipe.epochs
                 break
     model.eval()
-    if result.stopped and (not result.history or result.history[-1].epoch != _last_epoch(result)):
-        result.test_accuracy = evaluate(model, test_x, test_y)[0]
+    if mid_epoch or not result.history:
+        result.test_accuracy = evaluate(model, test_x, test_y)[0]  # the weights it stopped with
     else:
-        result.test_accuracy = result.history[-1].test_accuracy
+        result.test_accuracy = result.history[-1].test_accuracy  # measured on these very weights after the epoch
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _last_epoch(result: TrainResult) -> int:
-    return result.history[-1].epoch if result.history else 0
 
 
 class _Plateau:
