@@ -196,6 +196,26 @@ def test_a_stop_mid_epoch_reports_the_accuracy_of_the_weights_it_stopped_with() 
     assert result.test_accuracy != result.history[-1].test_accuracy
 
 
+def test_dropout_masks_come_from_the_generators_device() -> None:
+    """The masks are drawn on the (CPU) generator's device and moved to the activations' device, so a
+    CUDA run does not ask a CPU generator to fill a CUDA tensor; on CPU they are the same draws as before."""
+    from vgg.train.trainer import GeneratorDropout
+
+    x = torch.ones(4, 64)
+    generator = torch.Generator().manual_seed(7)
+    dropout = GeneratorDropout(0.5, generator).train()
+    expected = x * torch.empty_like(x).bernoulli_(0.5, generator=torch.Generator().manual_seed(7)) / 0.5
+    assert torch.equal(dropout(x), expected)  # CPU: bit for bit the earlier masks
+    before = generator.get_state()
+    on_meta = dropout(torch.ones(4, 64, device="meta"))  # another device than the generator's
+    assert on_meta.device.type == "meta" and on_meta.shape == (4, 64)
+    assert not torch.equal(generator.get_state(), before)  # drawn from the CPU generator, not on the meta device
+    resumed = torch.Generator().manual_seed(7)
+    torch.empty(4, 64).bernoulli_(0.5, generator=resumed)
+    torch.empty(4, 64).bernoulli_(0.5, generator=resumed)
+    assert torch.equal(generator.get_state(), resumed.get_state())  # one mask's worth, as on CPU
+
+
 def test_copy_layers_takes_the_papers_seven() -> None:
     a = MiniVGG("A").build()
     e = MiniVGG("E").build()

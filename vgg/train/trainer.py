@@ -150,7 +150,13 @@ class TrainResult:
 
 
 class GeneratorDropout(nn.Module):
-    """``nn.Dropout`` whose masks come from a given generator (used only while training)."""
+    """``nn.Dropout`` whose masks come from a given generator (used only while training).
+
+    The masks are drawn on the generator's device (the run's generator is a CPU one) and then moved to
+    the activations' device: a CPU generator cannot draw into a CUDA tensor, and drawing on the CPU
+    keeps a run's random stream the same whatever device trains it. On CPU nothing moves, so the
+    masks are bit for bit those of ``torch.empty_like(x).bernoulli_(1 - p, generator=generator)``.
+    """
 
     def __init__(self, p: float, generator: torch.Generator) -> None:
         super().__init__()
@@ -161,7 +167,8 @@ class GeneratorDropout(nn.Module):
             return x
         if self.p == 1:
             return torch.zeros_like(x)
-        keep = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
+        keep = torch.empty(x.shape, dtype=x.dtype, device=self.generator.device)
+        keep = keep.bernoulli_(1 - self.p, generator=self.generator).to(x.device)
         return x * keep / (1 - self.p)
 
 
