@@ -185,6 +185,14 @@ def test_stop_by_event_and_by_callback() -> None:
     assert by_return.test_accuracy == by_return.history[-1].test_accuracy  # stopped on the weights just tested
 
 
+def test_the_last_epochs_can_run_at_a_tenth_of_the_rate() -> None:
+    annealed = fit(replace(FAST, anneal_epochs=1))  # two epochs: the second at 0.002
+    assert [record.lr for record in annealed.history] == [0.02, 0.002]
+    assert [record.lr for record in fit(replace(FAST, epochs=1, anneal_epochs=1)).history] == [0.02]  # too short
+    with pytest.raises(TrainingError, match="Annealing"):
+        Recipe(anneal_epochs=-1)
+
+
 def test_a_stop_mid_epoch_reports_the_accuracy_of_the_weights_it_stopped_with() -> None:
     """Stopped 30 steps into epoch 2: the figure (checkpoint, sidebar) is that of the weights it kept,
     not the last full epoch's (measured 66.4% after epoch 1, 74.4% for the weights it stopped with)."""
