@@ -392,6 +392,9 @@ def test_the_summary_flags_diverged_and_chance_arms_instead_of_ranking_them() ->
         f"Did not learn: {a} stayed at chance (10%); {e_random} stayed at chance (10%). No arm learned")
     healthy = ExperimentResult(EXPERIMENTS["lrn"], (0,), [_run("A", [0.97]), _run("A-LRN", [0.96])]).conclusion()
     assert healthy.startswith("Here A ended with the lowest test error (3.0%) and A-LRN the highest (4.0%)")
+    tied = ExperimentResult(EXPERIMENTS["depth"], (0,), [_run(arm, [accuracy]) for arm, accuracy in
+                                                          zip("ABDE", (0.975, 0.9583, 0.9583, 0.9583), strict=True)])
+    assert "and B, D and E the highest (4.2%)" in tied.conclusion()
 
 
 def test_each_experiment_states_its_recipe_and_uses_the_papers_rate_without_batch_norm() -> None:

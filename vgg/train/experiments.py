@@ -39,8 +39,7 @@ PAPER_LR = 0.01
 CHANCE_FACTOR = 1.5
 # The comparisons end with two epochs at a tenth of the rate, as the paper's runs ended at a divided rate:
 # without it, an arm's final figure was that of one noisy epoch at 0.01 (measured, the lrn experiment's A at
-# seed 0: 97.2% after epoch 9,
-# 89.2% after epoch 10; 98.3% with the last two annealed).
+# seed 0: 97.2% after epoch 9, 89.2% after epoch 10; 98.3% with the last two annealed).
 ANNEAL_EPOCHS = 2
 RECIPE_FIELDS = frozenset({"epochs", "lr", "init", "batch_norm", "batch_size", "patience", "anneal_epochs"})
 
@@ -295,8 +294,9 @@ class ExperimentResult:
         gap = worst.mean_error - best.mean_error
         spread = max(row.std_error for row in rows)
         among = " of the arms that learned" if len(rows) < len(self.rows()) else ""
-        measured = (f"Here {best.arm} ended with the lowest test error{among} ({best.mean_error:.1%}) and "
-                    f"{worst.arm} the highest ({worst.mean_error:.1%}), {gap * 100:.1f} points apart")
+        measured = (f"Here {_names(rows, best.mean_error)} ended with the lowest test error{among} "
+                    f"({best.mean_error:.1%}) and {_names(rows, worst.mean_error)} the highest "
+                    f"({worst.mean_error:.1%}), {gap * 100:.1f} points apart")
         if len(self.seeds) > 1 and gap <= 2 * spread:
             measured += (f", within twice the spread between seeds ({spread * 100:.1f} points): "
                          "no reliable difference at this size.")
@@ -317,6 +317,12 @@ class ExperimentResult:
                       "history": [record.to_dict() for record in run.history]} for run in self.runs],
             "conclusion": self.conclusion(), "caveat": self.experiment.caveat,
         }
+
+
+def _names(rows: list[Row], error: float) -> str:
+    """The arms with this mean error (ties named together): "A", "B and D", "B, D and E"."""
+    names = [row.arm for row in rows if abs(row.mean_error - error) < 1e-12]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 @dataclass(frozen=True)
