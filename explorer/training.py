@@ -55,8 +55,10 @@ def submit_training(recipe: Recipe) -> int:
     return job_id
 
 
-def submit_experiment(name: str, *, seeds: int, epochs: int | None, dataset: str) -> int:
-    job_id = queue().submit_experiment(name, seeds=seeds, epochs=epochs, dataset=dataset)
+def submit_experiment(name: str, *, seeds: int, epochs: int | None, dataset: str, lr: float | None = None) -> int:
+    """Queue an experiment; ``epochs`` and ``lr`` None keep the experiment's own."""
+    overrides = {"lr": lr} if lr is not None else {}
+    job_id = queue().submit_experiment(name, seeds=seeds, epochs=epochs, dataset=dataset, **overrides)
     follow(job_id)
     return job_id
 

@@ -225,3 +225,17 @@ def test_a_bad_trained_upload_is_refused_in_words_once_and_the_app_keeps_running
     at.run()
     refused()
     assert reads == [1]  # read once, not on every rerun
+
+
+def test_the_experiment_form_defaults_to_the_experiments_recipe_and_takes_a_learning_rate() -> None:
+    at = open_train()
+    assert at.selectbox(key="experiment_lr").value is None  # the experiment's own
+    assert at.number_input(key="experiment_epochs").value is None
+    at.selectbox(key="experiment_name").select("lrn")
+    at.selectbox(key="experiment_lr").select(0.005)
+    at.number_input(key="experiment_epochs").set_value(1)
+    at.run()
+    at.button(key="experiment_start").click().run()
+    run_until(at, "Finished")
+    assert any("Recipe: 1 epoch per run, learning rate 0.005" in caption.value for caption in at.caption)
+    assert "Note" in at.dataframe[0].value.columns

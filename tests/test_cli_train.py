@@ -87,3 +87,17 @@ def test_experiment_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "The paper:" in report["conclusion"]
     status, out, _ = run(capsys, "experiment", "lrn", "--epochs", "1", "--width-divisor", "32")
     assert status == 0 and "Paper top-1" in out and "29.6%" in out
+
+
+def test_experiment_takes_a_learning_rate_and_states_its_recipe(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "experiment", "lrn", "--epochs", "1", "--lr", "0.005", "--width-divisor", "32",
+                         "--json")
+    report = json.loads(out)
+    assert status == 0 and report["recipe"].startswith("Recipe: 1 epoch per run, learning rate 0.005")
+    assert {record["lr"] for run in report["runs"] for record in run["history"]} == {0.005}
+    assert {row["status"] for row in report["rows"]} <= {"learned", "at chance", "diverged"}
+    assert report["hardware_line"].startswith("Hardware: ")
+    status, out, _ = run(capsys, "experiment", "lrn", "--epochs", "1", "--lr", "0.005", "--width-divisor", "32")
+    assert status == 0 and "Recipe: 1 epoch per run, learning rate 0.005" in out and "\nHardware: " in out
+    status, _, err = run(capsys, "experiment", "lrn", "--lr", "-1")
+    assert status == 2 and "learning rate" in err

@@ -23,8 +23,11 @@ from vgg.train import (
     PAPER_COPIED_LAYERS,
     CheckpointError,
     DatasetError,
+    EpochRecord,
+    ExperimentResult,
     MiniVGG,
     Recipe,
+    Run,
     TrainingError,
     checkpoint_bytes,
     copy_layers,
@@ -182,6 +185,46 @@ def test_stop_by_event_and_by_callback() -> None:
     assert stopped.stopped and stopped.history == [] and 0 <= stopped.test_accuracy <= 1
     by_return = fit(replace(FAST, epochs=5), callback=lambda p: p.kind != "epoch")
     assert by_return.stopped and len(by_return.history) == 1
+    assert by_return.test_accuracy == by_return.history[-1].test_accuracy  # stopped on the weights just tested
+
+
+def test_the_last_epochs_can_run_at_a_tenth_of_the_rate() -> None:
+    annealed = fit(replace(FAST, anneal_epochs=1))  # two epochs: the second at 0.002
+    assert [record.lr for record in annealed.history] == [0.02, 0.002]
+    assert [record.lr for record in fit(replace(FAST, epochs=1, anneal_epochs=1)).history] == [0.02]  # too short
+    with pytest.raises(TrainingError, match="Annealing"):
+        Recipe(anneal_epochs=-1)
+
+
+def test_a_stop_mid_epoch_reports_the_accuracy_of_the_weights_it_stopped_with() -> None:
+    """Stopped 30 steps into epoch 2: the figure (checkpoint, sidebar) is that of the weights it kept,
+    not the last full epoch's (measured 66.4% after epoch 1, 74.4% for the weights it stopped with)."""
+    result = fit(replace(FAST, epochs=3), callback=lambda p: not (p.kind == "step" and p.epoch == 2 and p.step == 30))
+    assert result.stopped and len(result.history) == 1
+    data = result.dataset
+    accuracy, _ = vgg.train.evaluate(result.model, data.normalize(data.test.images), data.test.labels)
+    assert result.test_accuracy == accuracy
+    assert result.test_accuracy != result.history[-1].test_accuracy
+
+
+def test_dropout_masks_come_from_the_generators_device() -> None:
+    """The masks are drawn on the (CPU) generator's device and moved to the activations' device, so a
+    CUDA run does not ask a CPU generator to fill a CUDA tensor; on CPU they are the same draws as before."""
+    from vgg.train.trainer import GeneratorDropout
+
+    x = torch.ones(4, 64)
+    generator = torch.Generator().manual_seed(7)
+    dropout = GeneratorDropout(0.5, generator).train()
+    expected = x * torch.empty_like(x).bernoulli_(0.5, generator=torch.Generator().manual_seed(7)) / 0.5
+    assert torch.equal(dropout(x), expected)  # CPU: bit for bit the earlier masks
+    before = generator.get_state()
+    on_meta = dropout(torch.ones(4, 64, device="meta"))  # another device than the generator's
+    assert on_meta.device.type == "meta" and on_meta.shape == (4, 64)
+    assert not torch.equal(generator.get_state(), before)  # drawn from the CPU generator, not on the meta device
+    resumed = torch.Generator().manual_seed(7)
+    torch.empty(4, 64).bernoulli_(0.5, generator=resumed)
+    torch.empty(4, 64).bernoulli_(0.5, generator=resumed)
+    assert torch.equal(generator.get_state(), resumed.get_state())  # one mask's worth, as on CPU
 
 
 def test_copy_layers_takes_the_papers_seven() -> None:
@@ -342,3 +385,78 @@ def test_the_init_experiment_copies_from_the_trained_a() -> None:
 
 def test_datasets_constant_lists_both() -> None:
     assert DATASETS == ("digits", "shapes")
+
+
+def _run(arm: str, accuracies: list[float], losses: list[float] | None = None, seed: int = 0) -> Run:
+    """A synthetic run: one EpochRecord per accuracy (no training)."""
+    losses = losses or [1.0] * len(accuracies)
+    history = tuple(EpochRecord(epoch, loss, accuracy, accuracy, loss, 0.01, float(epoch), 100.0)
+                    for epoch, (accuracy, loss) in enumerate(zip(accuracies, losses, strict=True), start=1))
+    return Run(arm, seed, history, accuracies[-1], float(len(accuracies)), False, classes=10)
+
+
+def test_the_summary_flags_diverged_and_chance_arms_instead_of_ranking_them() -> None:
+    experiment = EXPERIMENTS["init"]
+    a, e_random, e_from_a = (arm.label for arm in experiment.arms)
+    result = ExperimentResult(experiment, (0,), [
+        _run(a, [0.5, 0.9]),
+        _run(e_random, [0.1, 0.098], [2.4, float("nan")]),  # NaN loss: diverged
+        _run(e_from_a, [0.1, 0.103]),  # finite loss, accuracy at chance
+    ])
+    rows = {row.arm: row for row in result.rows()}
+    assert [rows[a].status, rows[e_random].status, rows[e_from_a].status] == ["learned", "diverged", "at chance"]
+    assert rows[e_random].note == "diverged (NaN loss)" and rows[e_from_a].note == "stayed at chance (10%)"
+    conclusion = result.conclusion()
+    assert f"{e_random} diverged (NaN loss)" in conclusion and f"{e_from_a} stayed at chance" in conclusion
+    assert f"Only {a} learned (10.0% test error)." in conclusion
+    assert "lowest" not in conclusion and "highest" not in conclusion  # nothing ranked among failures
+    assert [row["status"] for row in result.to_dict()["rows"]] == ["learned", "diverged", "at chance"]
+    assert [run["diverged"] for run in result.to_dict()["runs"]] == [False, True, False]
+
+    # Two arms learned: they alone are ranked; a seed that stayed at chance is counted per arm.
+    mixed = ExperimentResult(experiment, (0, 1), [
+        _run(a, [0.95], seed=0), _run(a, [0.97], seed=1),
+        _run(e_random, [0.12], seed=0), _run(e_random, [0.74], seed=1),  # 12% < 1.5 x chance: at chance
+        _run(e_from_a, [0.90], seed=0), _run(e_from_a, [0.88], seed=1),
+    ])
+    conclusion = mixed.conclusion()
+    assert f"Did not learn: {e_random} stayed at chance (10%) in 1 of 2 runs." in conclusion
+    assert f"Here {a} ended with the lowest test error of the arms that learned (4.0%) and {e_from_a} the highest" \
+        in conclusion
+    assert ExperimentResult(experiment, (0,), [_run(a, [0.1]), _run(e_random, [0.1])]).conclusion().startswith(
+        f"Did not learn: {a} stayed at chance (10%); {e_random} stayed at chance (10%). No arm learned")
+    healthy = ExperimentResult(EXPERIMENTS["lrn"], (0,), [_run("A", [0.97]), _run("A-LRN", [0.96])]).conclusion()
+    assert healthy.startswith("Here A ended with the lowest test error (3.0%) and A-LRN the highest (4.0%)")
+    tied = ExperimentResult(EXPERIMENTS["depth"], (0,), [_run(arm, [accuracy]) for arm, accuracy in
+                                                          zip("ABDE", (0.975, 0.9583, 0.9583, 0.9583), strict=True)])
+    assert "and B, D and E the highest (4.2%)" in tied.conclusion()
+
+
+def test_each_experiment_states_its_recipe_and_uses_the_papers_rate_without_batch_norm() -> None:
+    for name, experiment in EXPERIMENTS.items():
+        assert experiment.epochs >= 8 and experiment.why, name
+        for arm in experiment.arms:
+            assert arm.recipe.lr <= 0.01, (name, arm.label)  # 0.02 made the deeper nets without BN diverge
+        text = ExperimentResult(experiment, (0,)).recipe_text()
+        assert text.startswith(f"Recipe: {experiment.epochs} epochs per run, learning rate {experiment.lr:g}")
+        assert experiment.why in text
+    assert [arm.init_from for arm in EXPERIMENTS["depth"].arms] == [None, "A", "A", "A"]
+    changed = ExperimentResult(EXPERIMENTS["depth"], (0,), overrides={"lr": 0.02, "epochs": 1}).recipe_text()
+    assert "1 epoch per run, learning rate 0.02" in changed and EXPERIMENTS["depth"].why not in changed
+
+
+@pytest.mark.slow
+def test_the_init_experiment_at_its_defaults_shows_the_papers_point() -> None:
+    """About 40 s: A from N(0, 10^-2) learns, E from N(0, 10^-2) stays at chance (seed 0, measured 10.3%),
+    E started from the trained A learns (measured: A 92.8%, E from A 88.6%), and the summary says so."""
+    result = run_experiment("init", seeds=1)
+    accuracy = {run.arm: run.test_accuracy for run in result.runs}
+    a, e_random, e_from_a = (arm.label for arm in EXPERIMENTS["init"].arms)
+    assert accuracy[a] > 0.8  # chance is 0.1
+    assert accuracy[e_from_a] > 0.6 and accuracy[e_from_a] > accuracy[e_random] + 0.3
+    rows = {row.arm: row for row in result.rows()}
+    for run in result.runs:
+        assert rows[run.arm].learned == (run.test_accuracy >= 0.15 and not run.diverged), run.arm
+    assert rows[a].learned and rows[e_from_a].learned
+    if not rows[e_random].learned:
+        assert f"Did not learn: {e_random} {rows[e_random].note}" in result.conclusion()

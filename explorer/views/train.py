@@ -70,15 +70,23 @@ def _recipe_form() -> Recipe | None:
 
 def _experiment_form() -> None:
     names = list(EXPERIMENTS)
-    left, middle, right = st.columns([2, 1, 1])
+    left, seeds_column, epochs_column, lr_column = st.columns([2, 1, 1, 1])
     name = left.selectbox("Experiment", names, key="experiment_name",
                           format_func=lambda key: EXPERIMENTS[key].title)
-    seeds = middle.number_input("Seeds", min_value=1, max_value=5, value=1, key="experiment_seeds",
-                                help="Each arm is trained once per seed; the table shows mean ± std.")
-    epochs = right.number_input("Epochs per run", min_value=1, max_value=30, value=6, key="experiment_epochs")
-    st.caption(EXPERIMENTS[name].question)
+    experiment = EXPERIMENTS[name]
+    seeds = seeds_column.number_input("Seeds", min_value=1, max_value=5, value=1, key="experiment_seeds",
+                                      help="Each arm is trained once per seed; the table shows mean ± std.")
+    epochs = epochs_column.number_input("Epochs per run", min_value=1, max_value=30, value=None,
+                                        key="experiment_epochs", placeholder=f"{experiment.epochs} (its own)",
+                                        help="Empty: the experiment's own number of epochs.")
+    lr = lr_column.selectbox("Learning rate", (None, *LEARNING_RATES), key="experiment_lr",
+                             format_func=lambda v: f"{experiment.lr:g} (its own)" if v is None else f"{v:g}",
+                             help="Every arm's initial learning rate. The experiment's own is the one at which "
+                                  "its arms learn where the paper's did.")
+    st.caption(experiment.question)
     if st.button("Run experiment", key="experiment_start", icon=":material/science:"):
-        training.submit_experiment(name, seeds=int(seeds), epochs=int(epochs),
+        training.submit_experiment(name, seeds=int(seeds), epochs=None if epochs is None else int(epochs),
+                                   lr=None if lr is None else float(lr),
                                    dataset=st.session_state.get("train_dataset", "digits"))
 
 
@@ -118,10 +126,12 @@ def _show_experiment(result: vgg.train.ExperimentResult) -> None:
         frame = pd.DataFrame([{"Arm": row.arm, "Runs": row.runs,
                                "Test error": f"{row.mean_error:.2%}" + (f" ± {row.std_error:.2%}" if row.runs > 1
                                                                          else ""),
-                               "Paper top-1 (ImageNet)": f"{row.paper_top1:.1f}%" if row.paper_top1 else "-"}
+                               "Paper top-1 (ImageNet)": f"{row.paper_top1:.1f}%" if row.paper_top1 else "-",
+                               "Note": row.note or "learned"}
                               for row in rows])
         st.dataframe(frame, hide_index=True, key="experiment_table")
     st.markdown(result.conclusion())
+    st.caption(result.recipe_text())
     st.caption(result.experiment.caveat)
 
 

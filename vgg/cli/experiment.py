@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from vgg.cli.train import ProgressBar
@@ -17,7 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                + " ".join(f"{name}: {e.title}." for name, e in EXPERIMENTS.items()))
     parser.add_argument("name", choices=tuple(EXPERIMENTS), metavar="NAME", help=", ".join(EXPERIMENTS))
     parser.add_argument("--seeds", type=int, default=1, help="seeds per arm, 0..N-1 (default: 1)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the experiment's)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per run, every arm (default: the experiment's: "
+                             + ", ".join(f"{name} {e.epochs}" for name, e in EXPERIMENTS.items()) + ")")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="initial learning rate, every arm (default: the experiment's: "
+                             + ", ".join(f"{name} {e.lr:g}" for name, e in EXPERIMENTS.items()) + ")")
     parser.add_argument("--dataset", choices=("digits", "shapes"), default=None, help="default: digits")
     parser.add_argument("--width-divisor", type=int, default=None, help="default: 8")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
@@ -26,14 +32,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides = {key: value for key, value in (("dataset", args.dataset), ("width_divisor", args.width_divisor))
-                 if value is not None}
+    overrides = {key: value for key, value in (("dataset", args.dataset), ("width_divisor", args.width_divisor),
+                                               ("lr", args.lr)) if value is not None}
+    from vgg.perf import hardware_line, hardware_summary
+
+    hardware = hardware_summary() | {"training_threads": args.threads}
     bar = _ExperimentBar() if sys.stderr.isatty() else None
     result = run_experiment(args.name, seeds=args.seeds, epochs=args.epochs, callback=bar, threads=args.threads,
                             **overrides)
     if bar is not None:
         bar.close()
-    print(json.dumps(result.to_dict(), indent=2) if args.json else render(result))
+    hardware["load_average_after"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    line = (f"Hardware: {hardware_line(hardware)}; {args.threads} training thread(s); load average "
+            f"{hardware['load_average_after']} at the end")
+    if args.json:
+        print(json.dumps(result.to_dict() | {"hardware": hardware, "hardware_line": line}, indent=2))
+    else:
+        print(render(result) + "\n\n" + line)
     return 0
 
 
@@ -48,12 +63,12 @@ class _ExperimentBar(ProgressBar):
 
 def render(result: ExperimentResult) -> str:
     experiment = result.experiment
-    lines = [experiment.title, experiment.question, "",
-             f"{'Arm':<18} {'Runs':>4}  {'Test error':>16}  {'Paper top-1':>11}"]
+    lines = [experiment.title, experiment.question, "", result.recipe_text(), "",
+             f"{'Arm':<18} {'Runs':>4}  {'Test error':>16}  {'Paper top-1':>11}  Note"]
     for row in result.rows():
         spread = f"{row.mean_error:.2%} ± {row.std_error:.2%}" if row.runs > 1 else f"{row.mean_error:.2%}"
         paper = f"{row.paper_top1:.1f}%" if row.paper_top1 is not None else "-"
-        lines.append(f"{row.arm:<18} {row.runs:>4}  {spread:>16}  {paper:>11}")
+        lines.append(f"{row.arm:<18} {row.runs:>4}  {spread:>16}  {paper:>11}  {row.note}".rstrip())
     lines += ["", result.conclusion(), experiment.caveat]
     if result.stopped:
         lines.append("(stopped before every run finished)")
