@@ -42,6 +42,25 @@ def _accept_request(listener: socket.socket) -> socket.socket | None:
     return connection
 
 
+def _serve_one_request(listener: socket.socket, talk) -> threading.Thread:
+    """A daemon thread that accepts one request on ``listener`` and hands the connection to ``talk``; a
+    client that hangs up ends it quietly."""
+
+    def run() -> None:
+        connection = _accept_request(listener)
+        if connection is None:
+            return
+        with connection:
+            try:
+                talk(connection)
+            except OSError:  # the client gave up
+                return
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def _serve_once(behaviour: str) -> tuple[str, threading.Event, socket.socket]:
     """A raw TCP server on 127.0.0.1 that stalls, or sends half a file and hangs up."""
     base, listener = _listen()
@@ -126,23 +145,16 @@ def _trickle(silent_after: int | None = None) -> tuple[str, threading.Event, soc
     base, listener = _listen()
     stop = threading.Event()
 
-    def run() -> None:
-        connection = _accept_request(listener)
-        if connection is None:
-            return
-        with connection:
-            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
-            sent = 0
-            while not stop.wait(0.05) and sent < 30 * 20 * 16:
-                if silent_after is not None and sent >= silent_after:
-                    continue
-                try:
-                    connection.sendall(b"x" * 16)
-                except OSError:  # the client gave up
-                    return
-                sent += 16
+    def talk(connection: socket.socket) -> None:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
+        sent = 0
+        while not stop.wait(0.05) and sent < 30 * 20 * 16:
+            if silent_after is not None and sent >= silent_after:
+                continue
+            connection.sendall(b"x" * 16)
+            sent += 16
 
-    threading.Thread(target=run, daemon=True).start()
+    _serve_one_request(listener, talk)
     return base, stop, listener
 
 
@@ -176,23 +188,15 @@ def test_a_server_that_trickles_its_headers_is_abandoned_at_the_deadline(hub_dir
     listener.settimeout(10)  # the server thread ends even if the client never connects
     stop = threading.Event()
 
-    def run() -> None:
-        connection = _accept_request(listener)
-        if connection is None:
-            return
-        with connection:
-            line = b"HTTP/1.1 200 OK\r\n"
-            for number in range(1000):
-                try:
-                    connection.sendall(line)
-                except OSError:  # the client gave up
-                    return
-                line = f"X-Slow-{number}: {'x' * 8}\r\n".encode()
-                if stop.wait(0.2):
-                    return
+    def talk(connection: socket.socket) -> None:
+        line = b"HTTP/1.1 200 OK\r\n"
+        for number in range(1000):
+            connection.sendall(line)
+            line = f"X-Slow-{number}: {'x' * 8}\r\n".encode()
+            if stop.wait(0.2):
+                return
 
-    server = threading.Thread(target=run, daemon=True)
-    server.start()
+    server = _serve_one_request(listener, talk)
     limits = DownloadLimits(deadline_s=1.0, min_rate=0, read_timeout_s=30)
     started = time.monotonic()
     try:
