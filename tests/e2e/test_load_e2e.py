@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.corpus import IMAGES, encode, photo
 from tests.e2e import classroom
@@ -90,23 +90,35 @@ def test_thirty_sessions_at_once_each_upload_run_vgg16_and_compare(browser: Brow
     assert server.memory_mib()["VmHWM"] * 2**20 < RSS_LIMIT_BYTES, figures
 
 
+def upload_until_shown(page: Page, path: Path, shown: Locator, attempts: int = 2) -> None:
+    """Upload ``path`` and wait (60 s) for what the app must show for it. Right after the thirty-student test,
+    on a loaded two-core machine, a file set on the uploader was once never sent (the uploader still listed
+    the previous file): set it once more rather than fail on a lost upload; a wrong answer still fails."""
+    for attempt in range(attempts):
+        upload(page, path)
+        page.wait_for_timeout(300)
+        wait_for_render(page)
+        try:
+            expect(shown).to_be_visible(timeout=60_000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+
+
 def test_the_corpus_thrown_at_the_server_leaves_it_answering(page: Page, server: Server, tmp_path: Path) -> None:
     page.goto(f"{server.url}/?view=Forward+pass&config=custom&spec=16+M&forward_source=Upload")
     wait_for_render(page)
     for case in IMAGES:
         path = tmp_path / case.name
         path.write_bytes(case.data)
-        upload(page, path)
-        page.wait_for_timeout(300)
-        wait_for_render(page)
         if case.refusal:
-            expect(page.get_by_test_id("stAlertContentError").filter(has_text=case.refusal).first).to_be_visible(
-                timeout=30_000)  # a loaded 2-core machine may take seconds to rerun after an upload
-            if case.name == "bomb.png":
-                screenshot(page, "11-corpus-bomb-refused")
+            shown = page.get_by_test_id("stAlertContentError").filter(has_text=case.refusal).first
         else:
-            width, height = case.size
-            expect(page.get_by_text(f"1. Original, {width} × {height}").first).to_be_visible(timeout=60_000)
+            shown = page.get_by_text("1. Original, {} × {}".format(*case.size)).first
+        upload_until_shown(page, path, shown)
+        if case.name == "bomb.png":
+            screenshot(page, "11-corpus-bomb-refused")
         assert page.get_by_test_id("stException").count() == 0, case.name
     screenshot(page, "11-corpus-last-accepted")
 
