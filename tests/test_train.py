@@ -445,6 +445,14 @@ def test_each_experiment_states_its_recipe_and_uses_the_papers_rate_without_batc
     assert "1 epoch per run, learning rate 0.02" in changed and EXPERIMENTS["depth"].why not in changed
 
 
+def test_the_caveat_speaks_of_the_data_and_widths_the_experiment_trained_on() -> None:
+    digits = ExperimentResult(EXPERIMENTS["depth"], (0,)).caveat()
+    assert digits.startswith("On 1,437 handwritten digits at 32 px with widths divided by 8")
+    shapes = ExperimentResult(EXPERIMENTS["depth"], (0,), overrides={"dataset": "shapes", "width_divisor": 4}).caveat()
+    assert shapes.startswith("On the project's generated shapes") and "divided by 4" in shapes
+    assert "digits at 32 px" not in shapes
+
+
 @pytest.mark.slow
 def test_the_init_experiment_at_its_defaults_shows_the_papers_point() -> None:
     """About 40 s: A from N(0, 10^-2) learns, E from N(0, 10^-2) stays at chance (seed 0, measured 10.3%),

@@ -132,7 +132,7 @@ def _show_experiment(result: vgg.train.ExperimentResult) -> None:
         st.dataframe(frame, hide_index=True, key="experiment_table")
     st.markdown(result.conclusion())
     st.caption(result.recipe_text())
-    st.caption(result.experiment.caveat)
+    st.caption(result.caveat())
 
 
 @st.fragment(run_every=POLL_SECONDS)

@@ -69,7 +69,7 @@ def render(result: ExperimentResult) -> str:
         spread = f"{row.mean_error:.2%} ± {row.std_error:.2%}" if row.runs > 1 else f"{row.mean_error:.2%}"
         paper = f"{row.paper_top1:.1f}%" if row.paper_top1 is not None else "-"
         lines.append(f"{row.arm:<18} {row.runs:>4}  {spread:>16}  {paper:>11}  {row.note}".rstrip())
-    lines += ["", result.conclusion(), experiment.caveat]
+    lines += ["", result.conclusion(), result.caveat()]
     if result.stopped:
         lines.append("(stopped before every run finished)")
     return "\n".join(lines)
