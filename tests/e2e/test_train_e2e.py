@@ -92,7 +92,7 @@ def draw_a_one(page: Page) -> None:
 
 
 def test_stop_stops_a_long_run(page: Page, app_url: str) -> None:
-    tiny_recipe(page, app_url, epochs=60)
+    tiny_recipe(page, app_url, epochs=100)  # the form's most: minutes, long enough to time a switch and stop it
     main_area(page).get_by_role("button", name="Train").first.click()
     stop = main_area(page).get_by_role("button", name="Stop").first
     expect(stop).to_be_visible(timeout=120_000)
