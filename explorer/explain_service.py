@@ -118,16 +118,8 @@ def trained_dense(network: TrainedNetwork, image_digest: str, sizes: tuple[int, 
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def effective_field(network: Network, layer: str, input_size: tuple[int, int], samples: int,
+def effective_field(network: Network | TrainedNetwork, layer: str, input_size: tuple[int, int], samples: int,
                     _model: torch.nn.Module) -> EffectiveField:
-    with FORWARD_TURNS.turn():
-        return effective_receptive_field(_model, layer, input_size=input_size, samples=samples)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def trained_effective_field(model_id: int, layer: str, input_size: tuple[int, int], samples: int,
-                            _model: torch.nn.Module) -> EffectiveField:
-    """The effective field of a mini trained here (``model_id`` names it: the server never reuses an id)."""
     with FORWARD_TURNS.turn():
         return effective_receptive_field(_model, layer, input_size=input_size, samples=samples)
 
@@ -191,29 +183,25 @@ def effective_field_section(state: AppState, subject: Subject, row: vgg.LayerRow
     st.markdown(f"The theoretical field is every pixel that *can* reach {row.paper_name}; the effective field is how "
                 "much each one *does*: the input gradient of the unit at the centre of the map, averaged over "
                 "images (here seeded noise). It never leaves the theoretical square, and fills only its middle.")
-    if subject.trained is None and state.weights == "trained":
-        st.info("Measuring it runs the network with weights: train a model in the Train view (or choose random, "
-                "ImageNet or checkpoint weights) to measure it.")
+    if not subject.runnable:
+        st.info(subject.runnable_note("the effective field"))
         return
     trained = subject.trained
-    request = (("trained", trained.id) if trained else network_of(state), row.name, subject.input_size)
+    request = (trained_network(trained) if trained else network_of(state), row.name, subject.input_size)
     if st.button("Measure the effective field", key="rf_erf_run"):
         st.session_state["_rf_erf_request"] = request
     if st.session_state.get("_rf_erf_request") != request:
         return
     if trained is not None:
-        with st.spinner(f"Back-propagating from the centre of {row.paper_name}..."):
-            field = trained_effective_field(trained.id, row.name, subject.input_size, 4, trained.trained.model)
-        _show_field(field, row, subject.input_size)
-        return
-    network = network_of(state)
-    if network.random_weights:
-        st.warning(RANDOM_ERF, icon=":material/casino:")
-    resources.check_fits(state.model, state.input_size)
-    model = services.load_model(state, state.model)
-    network = network_of(state)  # the weights it really got
+        network, model = request[0], trained.trained.model
+    else:
+        if request[0].random_weights:
+            st.warning(RANDOM_ERF, icon=":material/casino:")
+        resources.check_fits(state.model, state.input_size)
+        model = services.load_model(state, state.model)
+        network = network_of(state)  # the weights it really got
     with st.spinner(f"Back-propagating from the centre of {row.paper_name}..."):
-        field = effective_field(network, row.name, tuple(state.input_size), 4, model)
+        field = effective_field(network, row.name, subject.input_size, 4, model)
     _show_field(field, row, subject.input_size)
 
 

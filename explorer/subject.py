@@ -29,6 +29,12 @@ class Subject:
     file_stem: str  # downloads' file names: "vgg-d-bn", "vgg-a-bn-mini-w16-digits"
     note: str | None = None  # which network this is and why, under the heading
     trained: TrainedEntry | None = field(default=None, compare=False)  # the mini trained here, when it is that
+    runnable: bool = True  # False: "Trained here" is chosen but nothing is trained, so no weights to run
+
+    def runnable_note(self, what: str) -> str:
+        """Why ``what`` (a measurement) is not shown when the subject has no weights to run."""
+        return (f"Measuring {what} runs the network with weights: train a model in the Train view (or choose "
+                "random, ImageNet or checkpoint weights) to measure it.")
 
     @property
     def size_text(self) -> str:
@@ -45,7 +51,8 @@ def subject_of(state: AppState) -> Subject:
     entry = training.model(state.trained_model)
     if entry is None:
         note = NO_TRAINED_MODEL.format(title=sidebars.title, size=sidebars.size_text)
-        return Subject(sidebars.network, sidebars.input_size, sidebars.title, sidebars.file_stem, note)
+        return Subject(sidebars.network, sidebars.input_size, sidebars.title, sidebars.file_stem, note,
+                       runnable=False)
     return _trained_network(entry, sidebars)
 
 

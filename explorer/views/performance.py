@@ -47,9 +47,8 @@ def render(state: AppState) -> None:
     header(subject, f"{subject.title} at {subject.size_text}: where the time and memory go")
     info = describe_device(vgg.select_device(state.device))
     _device(info)
-    if subject.trained is None and state.weights == "trained":  # nothing trained yet: no weights to run
-        st.info("Measuring runs the network with weights: train a model in the Train view (or choose random, "
-                "ImageNet or checkpoint weights) to measure it. The estimates below need none.")
+    if not subject.runnable:
+        st.info(subject.runnable_note("its time") + " The estimates below need none.")
         _memory(state, subject, None)
         return
     settings = _controls(info)
