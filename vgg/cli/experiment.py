@@ -9,6 +9,7 @@ import os
 import sys
 
 from vgg.cli.train import ProgressBar
+from vgg.perf import hardware_line, hardware_summary
 from vgg.train import EXPERIMENTS, ExperimentProgress, ExperimentResult, run_experiment
 
 
@@ -34,8 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     overrides = {key: value for key, value in (("dataset", args.dataset), ("width_divisor", args.width_divisor),
                                                ("lr", args.lr)) if value is not None}
-    from vgg.perf import hardware_line, hardware_summary
-
     hardware = hardware_summary() | {"training_threads": args.threads}
     bar = _ExperimentBar() if sys.stderr.isatty() else None
     result = run_experiment(args.name, seeds=args.seeds, epochs=args.epochs, callback=bar, threads=args.threads,

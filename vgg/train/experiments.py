@@ -82,9 +82,9 @@ def _arm(label: str, config: str | None = None, *, epochs: int, lr: float = PAPE
 
 
 def _from_a(configs: tuple[str, ...], *, epochs: int) -> tuple[Arm, ...]:
-    """A trained first, then each deeper net started from A's first four convs and three FC layers (§3.1)."""
-    return (_arm("A", epochs=epochs),
-            *(_arm(name, epochs=epochs, init_from="A") for name in configs if name not in ("A", "A-LRN")))
+    """Deeper nets, each started from the trained A's first four convs and three FC layers (§3.1); A's own arm
+    must come before them."""
+    return tuple(_arm(name, epochs=epochs, init_from="A") for name in configs)
 
 
 _PAPER_INIT_LR = 0.003
@@ -95,7 +95,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment("depth", "Depth: A vs B vs D vs E",
                    "Does a deeper network (11, 13, 16, 19 weight layers) do better?",
                    "Error fell with depth from A (29.6% top-1) to D (27.0%); E (27.3%) saturated at that scale.",
-                   _from_a(("A", "B", "D", "E"), epochs=12),
+                   (_arm("A", epochs=12), *_from_a(("B", "D", "E"), epochs=12)),
                    why=f"The paper's learning rate. {_FROM_A} At lr 0.02 without batch norm D reached only 45% "
                        "after six epochs (measured)."),
         Experiment("1x1", "1x1 vs 3x3 convolutions: C vs D", "C adds three 1x1 convs where D has 3x3 ones: "
@@ -132,8 +132,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                    "beside the paper's ImageNet numbers.",
                    "Top-1 error fell from A (29.6%) to D (27.0%) and E (27.3%); LRN did not help; C sat between "
                    "B and D.",
-                   (*_from_a(("A",), epochs=12), _arm("A-LRN", epochs=12),
-                    *_from_a(("B", "C", "D", "E"), epochs=12)[1:]),
+                   (_arm("A", epochs=12), _arm("A-LRN", epochs=12), *_from_a(("B", "C", "D", "E"), epochs=12)),
                    why=f"The paper's learning rate. {_FROM_A} A-LRN, as shallow as A, starts from its own random "
                        "weights."),
     )
@@ -277,7 +276,7 @@ class ExperimentResult:
         if failed:
             sentences.append("Did not learn: " + "; ".join(f"{row.arm} {row.note}" for row in failed) + ".")
         if len(learned) >= 2:
-            sentences.append(self._ranking(learned))
+            sentences.append(self._ranking(learned, among_learned=bool(failed)))
         elif len(learned) == 1:
             sentences.append(f"Only {learned[0].arm} learned ({learned[0].mean_error:.1%} test error).")
         elif len(rows) > 1 or failed:
@@ -286,11 +285,11 @@ class ExperimentResult:
             sentences.append("Too few arms finished to compare.")
         return f"{' '.join(sentences)} The paper: {self.experiment.paper}"
 
-    def _ranking(self, rows: list[Row]) -> str:
+    def _ranking(self, rows: list[Row], *, among_learned: bool) -> str:
         best, worst = min(rows, key=lambda row: row.mean_error), max(rows, key=lambda row: row.mean_error)
         gap = worst.mean_error - best.mean_error
         spread = max(row.std_error for row in rows)
-        among = " of the arms that learned" if len(rows) < len(self.rows()) else ""
+        among = " of the arms that learned" if among_learned else ""
         measured = (f"Here {_names(rows, best.mean_error)} ended with the lowest test error{among} "
                     f"({best.mean_error:.1%}) and {_names(rows, worst.mean_error)} the highest "
                     f"({worst.mean_error:.1%}), {gap * 100:.1f} points apart")
