@@ -50,7 +50,7 @@ _DENSE_KEY, _GALLERY_KEY = "_explain_dense_request", "_explain_gallery_request"
 
 
 @dataclass(frozen=True)
-class Subject:
+class Explained:
     """What every panel explains, full network or mini: the network as the caches key it, its model, the
     image's normalised (1, 3, H, W) input and digest, the classes offered (index -> label, the prediction
     first), and the prefix of the panel's widget keys."""
@@ -116,32 +116,32 @@ def render(state: AppState) -> None:
     st.caption(f"Explaining {picked.label} ({width} × {height}): the maps are drawn over the 224 × 224 centre "
                "crop that the network sees.")
     predictions = service.predictions(network, picked.digest, model, steps.tensor)
-    subject = Subject(network, model, steps.tensor, picked.digest,
-                      {p.index: f"{p.index} {p.label} ({p.probability:.1%})" for p in predictions.top}, "explain")
+    explained = Explained(network, model, steps.tensor, picked.digest,
+                          {p.index: f"{p.index} {p.label} ({p.probability:.1%})" for p in predictions.top}, "explain")
     rows = _feature_rows(state.model.network, FULL_SIDE)
     attribution, dense_tab, units = _tabs()
     with attribution:
         convs = [row for row in rows if row.kind == "conv"]
-        _maps(subject, {row.name: _label(row) for row in rows}, convs[-1].name, FULL_OCCLUSION,
+        _maps(explained, {row.name: _label(row) for row in rows}, convs[-1].name, FULL_OCCLUSION,
               lambda result, opacity: (overlay(steps.cropped, result.heatmap, opacity=opacity), ""),
               "Bright = where the class's score depends most on the image. Grad-CAM is coarse (its layer's grid, "
               "14 × 14 at conv5_3) but class-specific; gradients are sharp but noisy; occlusion measures the score's "
               "drop when a grey patch hides each part. The 224 × 224 crop is what the network saw.")
     with dense_tab:
-        _dense(subject, picked)
+        _dense(explained, picked)
     with units:
-        _units(subject, rows, FULL_UNIT_SIDE)
+        _units(explained, rows, FULL_UNIT_SIDE)
 
 
 def _tabs() -> list:
     return st.tabs(["Where it looked", "Dense evaluation (paper, Sec. 3.2)", "What units want"])
 
 
-def _maps(subject: Subject, layers: dict[str, str], default_layer: str, occlusion: OcclusionChoices,
+def _maps(explained: Explained, layers: dict[str, str], default_layer: str, occlusion: OcclusionChoices,
           draw: Callable[[Explanation, float], tuple[Image.Image, str]], note: str) -> str | None:
     """The methods, Grad-CAM layer, class, opacity and occlusion controls, then the maps side by side,
     each drawn by ``draw`` (the picture and a caption's tail); the chosen layer, None without a method."""
-    key = subject.key
+    key = explained.key
     left, middle, right = st.columns([3, 2, 2])
     methods = left.multiselect("Methods", list(METHODS), default=DEFAULT_METHODS, format_func=METHOD_TITLES.get,
                                key=f"{key}_methods", help="Each map explains the same class; they appear side by "
@@ -149,7 +149,7 @@ def _maps(subject: Subject, layers: dict[str, str], default_layer: str, occlusio
     layer = middle.selectbox("Layer (Grad-CAM)", list(layers), index=list(layers).index(default_layer),
                              format_func=layers.__getitem__, key=f"{key}_layer",
                              help="Grad-CAM weighs this layer's maps; the last convolution is the usual choice.")
-    classes = subject.classes
+    classes = explained.classes
     target = right.selectbox("Class", list(classes), format_func=classes.__getitem__, key=f"{key}_class",
                              help="The network's top predictions; the first is its answer (the default).")
     opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key=f"{key}_opacity")
@@ -169,9 +169,9 @@ def _maps(subject: Subject, layers: dict[str, str], default_layer: str, occlusio
         column = columns[index % len(columns)]
         try:
             with st.spinner(f"{METHOD_TITLES[method]}..."):
-                result = service.explanation(subject.network, subject.digest, method,
+                result = service.explanation(explained.network, explained.digest, method,
                                              layer if method in LAYER_METHODS else None, target, options,
-                                             subject.model, subject.x)
+                                             explained.model, explained.x)
         except ExplainError as error:  # an occlusion stride longer than its window, in words
             column.warning(f"{METHOD_TITLES[method]}: {error}")
             continue
@@ -183,38 +183,38 @@ def _maps(subject: Subject, layers: dict[str, str], default_layer: str, occlusio
     return layer
 
 
-def _dense(subject: Subject, picked: ChosenImage) -> None:
+def _dense(explained: Explained, picked: ChosenImage) -> None:
     st.markdown("The paper's test: fc6 becomes a 7 × 7 convolution and fc7, fc8 1 × 1 ones (the same weights, "
                 "reshaped), so the whole uncropped image is scored at every position. Posteriors are averaged "
                 "over positions, horizontal flips and test scales Q (the image's smallest side).")
-    request = _dense_request(subject, [224, *PAPER_SCALES], [256, 384], flips=True, on_demand=True)
+    request = _dense_request(explained, [224, *PAPER_SCALES], [256, 384], flips=True, on_demand=True)
     if request is None:
         return
     with st.spinner("Scoring every position at each scale..."):
-        result = service.dense(subject.network, subject.digest, *request, subject.model, picked.image)
+        result = service.dense(explained.network, explained.digest, *request, explained.model, picked.image)
     names = vgg.imagenet_classes()
     _show_dense(result, lambda scale: resize_smallest_side(picked.image, scale),
                 lambda index: names[index] if len(result.posterior) == len(names) else f"class {index}",
-                "torchvision: resize 256, crop 224", subject.model.avgpool.output_size)
+                "torchvision: resize 256, crop 224", explained.model.avgpool.output_size)
 
 
-def _dense_request(subject: Subject, scales: Sequence[int], default: Sequence[int], *, flips: bool,
+def _dense_request(explained: Explained, scales: Sequence[int], default: Sequence[int], *, flips: bool,
                    on_demand: bool) -> tuple[tuple[int, ...], bool] | None:
     """The test scales and flips chosen, once there is something to compute: at once, or (``on_demand``,
     for the full networks' seconds per scale) after the button for this very request."""
-    if subject.network.random_weights:
+    if explained.network.random_weights:
         st.warning(RANDOM_DENSE, icon=":material/casino:")
     left, right = st.columns([3, 1])
-    chosen = left.multiselect("Test scales Q (px)", list(scales), default=list(default), key=f"{subject.key}_scales")
-    flipped = right.toggle("With flips", value=flips, key=f"{subject.key}_flips",
+    chosen = left.multiselect("Test scales Q (px)", list(scales), default=list(default), key=f"{explained.key}_scales")
+    flipped = right.toggle("With flips", value=flips, key=f"{explained.key}_flips",
                            help="Average each scale's posteriors with the image mirrored left to right.")
-    request = (subject.network, subject.digest, tuple(sorted(chosen)), flipped)
+    request = (explained.network, explained.digest, tuple(sorted(chosen)), flipped)
     if not on_demand:
         if not chosen:
             st.info("Choose at least one test scale.")
             return None
         return request[2], flipped
-    if st.button("Run dense evaluation", key=f"{subject.key}_dense_run", disabled=not chosen, type="primary"):
+    if st.button("Run dense evaluation", key=f"{explained.key}_dense_run", disabled=not chosen, type="primary"):
         st.session_state[_DENSE_KEY] = request
     if st.session_state.get(_DENSE_KEY) != request:
         st.caption("Runs the network over the whole image at each scale (and mirrored): seconds per scale on a CPU.")
@@ -255,15 +255,15 @@ def _show_dense(result: MultiScale, picture_at: Callable[[int], Image.Image], na
                "of sliding fc6.")
 
 
-def _units(subject: Subject, rows: list[vgg.LayerRow], size: int) -> None:
+def _units(explained: Explained, rows: list[vgg.LayerRow], size: int) -> None:
     """The first convolution's filters, and a gallery of what the chosen layer's first channels want, each an
     image of ``size`` px optimised on demand (with progress) and kept in the server's store."""
-    network, key = subject.network, subject.key
+    network, key = explained.network, explained.key
     if network.random_weights:
         st.warning(RANDOM_UNITS, icon=":material/casino:")
     st.subheader("The first layer's filters")
-    st.image(first_conv_filters(subject.model), caption="conv1_1's 3 × 3 RGB kernels, enlarged; grey = 0, every "
-                                                        "filter on one scale", width=360)
+    st.image(first_conv_filters(explained.model), caption="conv1_1's 3 × 3 RGB kernels, enlarged; grey = 0, every "
+                                                          "filter on one scale", width=360)
     st.subheader("What units want")
     relus = {row.name: row for row in rows if row.kind == "relu"}
     labels = {name: _label(row) for name, row in relus.items()}
@@ -289,7 +289,7 @@ def _units(subject: Subject, rows: list[vgg.LayerRow], size: int) -> None:
         def on_progress(done: int, total: int, index: int = index) -> None:
             bar.progress((index + done / total) / len(keys), text=f"Channel {index + 1} of {len(keys)}: step {done}")
 
-        results.append(service.unit(unit_key, subject.model, on_progress))
+        results.append(service.unit(unit_key, explained.model, on_progress))
     bar.empty()
     columns = st.columns(4)
     for index, result in enumerate(results):
@@ -311,20 +311,20 @@ def _render_trained(state: AppState) -> None:
         return
     side = trained.input_size
     predictions = trained.predict(picked.pixels, k=min(5, len(trained.class_names)))
-    subject = Subject(service.trained_network(entry), trained.model, trained.prepare_images(picked.pixels.unsqueeze(0)),
-                      picked.digest, {p.index: f"{p.label} ({p.probability:.1%})" for p in predictions.top},
-                      "explain_trained")
+    x = trained.prepare_images(picked.pixels.unsqueeze(0))
+    explained = Explained(service.trained_network(entry), trained.model, x, picked.digest,
+                          {p.index: f"{p.label} ({p.probability:.1%})" for p in predictions.top}, "explain_trained")
     shown = training.enlarged(picked.pixels, side=TRAINED_DISPLAY_SIDE)
     attribution, dense_tab, units = _tabs()
     with attribution:
-        _trained_attribution(entry, picked, subject, shown)
+        _trained_attribution(entry, picked, explained, shown)
     with dense_tab:
-        _trained_dense(entry, picked, subject, shown)
+        _trained_dense(entry, picked, explained, shown)
     with units:
-        _units(subject, _feature_rows(trained.network.network, side), side)
+        _units(explained, _feature_rows(trained.network.network, side), side)
 
 
-def _trained_attribution(entry: vgg.train.TrainedEntry, picked: training.TrainedImage, subject: Subject,
+def _trained_attribution(entry: vgg.train.TrainedEntry, picked: training.TrainedImage, explained: Explained,
                          shown: Image.Image) -> None:
     side = entry.trained.input_size
     convs = [layer for layer in named_layers(entry.trained.model) if layer.kind == "conv"]
@@ -337,7 +337,7 @@ def _trained_attribution(entry: vgg.train.TrainedEntry, picked: training.Trained
                                                  else " · peak outside the box")
         return picture, verdict
 
-    layer = _maps(subject, labels, convs[-1].path, mini_occlusion(side), draw,
+    layer = _maps(explained, labels, convs[-1].path, mini_occlusion(side), draw,
                   f"{picked.caption}, {side} × {side} pixels as the network sees them (enlarged). The cross marks "
                   "each map's peak" + ("; the white box is where the shape really is." if picked.box is not None
                                        else "."))
@@ -345,7 +345,7 @@ def _trained_attribution(entry: vgg.train.TrainedEntry, picked: training.Trained
         _trained_pointing_game(entry, layer, labels[layer])
 
 
-def _trained_dense(entry: vgg.train.TrainedEntry, picked: training.TrainedImage, subject: Subject,
+def _trained_dense(entry: vgg.train.TrainedEntry, picked: training.TrainedImage, explained: Explained,
                    shown: Image.Image) -> None:
     trained = entry.trained
     side, pooled = trained.input_size, trained.network.pooled_size
@@ -354,11 +354,11 @@ def _trained_dense(entry: vgg.train.TrainedEntry, picked: training.TrainedImage,
                 f"scored at every position. At its own {side} px the map is as small as the network makes it; the "
                 "image enlarged (bilinear) to 2× and more gives a grid of positions, whose posteriors are averaged "
                 "as in the paper.")
-    request = _dense_request(subject, [side * factor for factor in (1, 2, 3, 4)], [side, 2 * side], flips=False,
+    request = _dense_request(explained, [side * factor for factor in (1, 2, 3, 4)], [side, 2 * side], flips=False,
                              on_demand=False)
     if request is None:
         return
-    result = service.trained_dense(subject.network, subject.digest, *request, trained.model, picked.pixels)
+    result = service.trained_dense(explained.network, explained.digest, *request, trained.model, picked.pixels)
     _show_dense(result, lambda _: shown, trained.class_names.__getitem__,
                 f"the ordinary forward at {side} px (as trained)", pooled)
 
