@@ -324,6 +324,39 @@ def test_a_mini_vgg_trained_on_shapes_looks_at_the_shapes():
     assert play_on_test_split(untrained, trained.dataset).accuracy < game.accuracy - 0.2
 
 
+def test_a_plateau_peak_is_its_middle_not_the_image_edge():
+    """Grad-CAM's 4 x 4 grid upsampled to 64 px is flat from a border cell's centre to the image's edge;
+    the peak is that plateau's middle, where the cell's evidence is, not its first pixel in reading order."""
+
+    from vgg.explain import peak_of
+
+    grid = torch.zeros(1, 1, 4, 4)
+    grid[0, 0, 0, 1] = 1.0  # the top row's second cell: centre at row 7.5, column 23.5
+    upsampled = F.interpolate(grid, size=(64, 64), mode="bilinear", align_corners=False)[0, 0]
+    assert divmod(int(upsampled.argmax()), 64) == (0, 23)  # what argmax alone gives: the image's top edge
+    row, column = peak_of(upsampled)
+    assert upsampled[row, column] == upsampled.max() and 3 <= row <= 4 and column in (23, 24)
+    corner = torch.zeros(1, 1, 4, 4)
+    corner[0, 0, 3, 3] = 1.0
+    assert peak_of(F.interpolate(corner, size=(64, 64), mode="bilinear", align_corners=False)[0, 0]) == (59, 59)
+    with pytest.raises(ValueError, match="non-empty"):
+        peak_of(torch.zeros(0, 3))
+
+
+def test_a_flat_map_scores_a_miss_in_the_pointing_game(monkeypatch):
+    from vgg.explain import pointing
+    from vgg.explain.result import Explanation
+
+    def flat(model, x, method, *, layer=None, target=None):
+        zeros = torch.zeros(x.shape[-2:])
+        return Explanation(zeros, zeros, int(target), method, "features.0", score=0.0)
+
+    monkeypatch.setattr(pointing, "explain", flat)
+    images, boxes = torch.zeros(2, 3, 8, 8), torch.tensor([[0.0, 0.0, 8.0, 8.0]] * 2)  # boxes cover everything
+    game = pointing.pointing_game(torch.nn.Identity(), images, boxes, torch.tensor([0, 1]))
+    assert (game.hits, game.flat, game.total, game.random_baseline) == (0, 2, 2, 1.0)
+
+
 def test_the_box_and_peak_are_drawn_where_they_are_at_any_display_size():
     from PIL import Image
 

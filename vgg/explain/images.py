@@ -80,9 +80,22 @@ def mark_box_and_peak(image: Image.Image, source_size: tuple[int, int], peak: tu
 
 
 def peak_of(heatmap: torch.Tensor) -> tuple[int, int]:
-    """(row, column) of the map's largest value (the first, in reading order, on a tie)."""
-    row, column = divmod(int(heatmap.argmax()), int(heatmap.shape[-1]))
-    return row, column
+    """(row, column) of the map's largest value; where that value is a plateau, its middle (the maximal pixel
+    nearest the plateau's centroid).
+
+    Why the middle: a map upsampled bilinearly from a coarse grid (Grad-CAM at conv5_3 is 4 x 4 at 64 px)
+    is exactly flat from a border cell's centre to the image's edge, because the interpolation clamps
+    there. The first maximum in reading order then lies on the top or left edge of the image, half a cell
+    from where the cell's evidence is, and a pointing game scored it a miss for any object not touching
+    that edge (measured: docs/explain.md)."""
+    if heatmap.dim() != 2 or heatmap.numel() == 0:
+        raise ValueError(f"peak_of takes a non-empty (H, W) map, got shape {tuple(heatmap.shape)}.")
+    ties = (heatmap == heatmap.max()).nonzero()  # (K, 2) rows and columns of every maximal pixel
+    if len(ties) > 1:
+        centre = ties.float().mean(dim=0)
+        ties = ties[((ties.float() - centre) ** 2).sum(dim=1).argmin()][None]
+    row, column = ties[0].tolist()
+    return int(row), int(column)
 
 
 def inside(peak: tuple[int, int], box: tuple[float, float, float, float], tolerance: int = 0) -> bool:

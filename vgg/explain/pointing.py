@@ -1,7 +1,8 @@
 """The pointing game (Zhang et al., 2016): an honest check of where a network looks. For each test
 image with a known object box, explain the true class and count a hit when the map's peak falls
-inside the box; beside it, the chance that a point drawn uniformly over the image would (the mean
-share of the image the boxes cover).
+inside the box (the middle of the maximum where it is a plateau, see ``peak_of``; a flat map is a miss);
+beside it, the chance that a point drawn uniformly over the image would (the mean share of the image
+the boxes cover).
 
 ``play_on_test_split`` plays it on a dataset whose test split records boxes: the project's generated
 shapes, with a mini VGG trained on them by ``SHAPES_RECIPE`` (benchmarks/bench_pointing.py measures it).
@@ -41,6 +42,7 @@ class PointingGame:
     total: int
     random_baseline: float  # mean box area / image area: a uniformly random point's hit rate
     peaks: tuple[tuple[int, int], ...]  # (row, column) of each image's peak
+    flat: int = 0  # maps with no peak at all (every pixel equal): each a miss, wherever the object is
 
     @property
     def accuracy(self) -> float:
@@ -56,17 +58,20 @@ def pointing_game(model: nn.Module, images: torch.Tensor, boxes: torch.Tensor, l
         raise ExplainError(f"pointing_game takes (N, 3, H, W) images, (N, 4) boxes and (N,) labels; got "
                            f"{tuple(images.shape)}, {tuple(boxes.shape)} and {tuple(labels.shape)}.")
     height, width = images.shape[-2:]
-    hits, peaks, covered = 0, [], 0.0
+    hits, flat, peaks, covered = 0, 0, [], 0.0
     for image, box, label in zip(images, boxes.tolist(), labels.tolist(), strict=True):
         result = explain(model, image[None], method, layer=layer, target=int(label))
         peak = peak_of(result.heatmap)
         peaks.append(peak)
-        hits += inside(peak, tuple(box), tolerance)
+        # A flat map points nowhere; its plateau's middle, the image's centre, must not score a hit.
+        no_peak = bool(result.heatmap.max() == result.heatmap.min())
+        flat += no_peak
+        hits += not no_peak and inside(peak, tuple(box), tolerance)
         x0, y0, x1, y1 = box
         covered += max(0.0, min(x1, width) - max(x0, 0)) * max(0.0, min(y1, height) - max(y0, 0)) / (height * width)
     total = int(images.shape[0])
     chosen_layer = result.layer if total else None
-    return PointingGame(method, chosen_layer, hits, total, covered / total if total else 0.0, tuple(peaks))
+    return PointingGame(method, chosen_layer, hits, total, covered / total if total else 0.0, tuple(peaks), flat)
 
 
 def play_on_test_split(model: nn.Module, dataset: Dataset, *, method: str = "gradcam", layer: str | None = None,
