@@ -101,3 +101,11 @@ def test_experiment_takes_a_learning_rate_and_states_its_recipe(capsys: pytest.C
     assert status == 0 and "Recipe: 1 epoch per run, learning rate 0.005" in out and "\nHardware: " in out
     status, _, err = run(capsys, "experiment", "lrn", "--lr", "-1")
     assert status == 2 and "learning rate" in err
+
+
+def test_train_that_diverges_says_so_and_saves_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "nan.pth"
+    status, stdout, stderr = run(capsys, "train", "A", "--epochs", "3", "--width-divisor", "16", "--lr", "10",
+                                 "--init", "paper", "--dropout", "0.2", "--out", str(out))
+    assert status == 1 and stdout == "" and not out.exists()
+    assert "The loss became NaN at epoch 1" in stderr and "lower learning rate than 10, or batch norm" in stderr

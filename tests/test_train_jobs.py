@@ -4,6 +4,7 @@ line, finished models are offered with their labels."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from vgg.train import Recipe, TrainingQueue
 
@@ -39,6 +40,15 @@ def test_a_failing_job_is_reported_and_the_worker_goes_on() -> None:
     failed = queue.wait(bad, timeout=300)
     assert failed is not None and failed.status == "failed" and "width divisor" in (failed.error or "")
     assert queue.wait(good, timeout=300).status == "done"
+
+
+def test_a_run_that_diverges_fails_with_what_to_try_and_offers_no_weights() -> None:
+    queue = TrainingQueue()
+    job = queue.submit_training(replace(TINY, batch_norm=False, epochs=3, lr=10.0, init="paper"))
+    view = queue.wait(job, timeout=300)
+    assert view is not None and view.status == "failed" and view.model_id is None
+    assert (view.error or "").startswith("The loss became NaN at epoch 1") and "lower learning rate" in view.error
+    assert queue.models() == []
 
 
 def test_experiment_jobs_keep_one_curve_per_arm() -> None:

@@ -39,13 +39,16 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"default: {_DEFAULTS.batch_size}")
     parser.add_argument("--init", choices=("torchvision", "paper"), default=_DEFAULTS.init,
                         help="torchvision's initialisation (default) or the paper's N(0, 10^-2)")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="dropout in fc6 and fc7 (default: the dataset's, 0.5 for digits and 0 for shapes)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1; see docs/training.md)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, or auto")
 
 
 def recipe_from(args: argparse.Namespace) -> Recipe:
     return Recipe(args.config, batch_norm=args.bn, dataset=args.dataset, epochs=args.epochs, lr=args.lr,
-                  seed=args.seed, width_divisor=args.width_divisor, batch_size=args.batch_size, init=args.init)
+                  seed=args.seed, width_divisor=args.width_divisor, batch_size=args.batch_size, init=args.init,
+                  dropout=args.dropout)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     result = fit(recipe, callback=bar, device=args.device, threads=args.threads)
     if bar is not None:
         bar.close()
+    if result.divergence:
+        print(f"vgg train: {result.divergence}", file=sys.stderr)
+        return 1
     saved = save_checkpoint(result, args.out) if args.out else None
     if args.json:
         print(json.dumps({**to_json(result), "checkpoint": str(saved) if saved else None}, indent=2))

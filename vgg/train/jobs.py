@@ -107,6 +107,10 @@ class TrainingQueue:
                 self._record(job, title, progress, progress.fraction)
 
             result = fit(recipe, callback=on_progress, stop=job.stop, threads=self._threads)
+            if result.divergence:  # NaN weights: nothing to offer in the sidebar
+                with self._lock:
+                    job.status, job.error = FAILED, result.divergence
+                return
             if result.history or result.stopped:
                 entry = self._keep(load_checkpoint(checkpoint_bytes(result)), checkpoint_bytes(result))
                 with self._lock:

@@ -1,9 +1,10 @@
 """Training a mini VGG: the paper's recipe scaled down, reproducible, observable and stoppable.
 
 The paper's recipe (§3.1): mini-batch SGD with momentum 0.9, weight decay 5e-4, dropout 0.5 in
-fc6 and fc7, the learning rate divided by 10 when the accuracy on held-out data stops improving
-(the paper: three times, from 1e-2). Scaled for two CPU cores: batches of 16 instead of 256, a few
-epochs over 1,437 digits instead of 74 over 1.3M ImageNet photos, and no augmentation.
+fc6 and fc7 (none on the generated shapes: ``DEFAULT_DROPOUT``), the learning rate divided by 10
+when the accuracy on held-out data stops improving (the paper: three times, from 1e-2). Scaled for
+two CPU cores: batches of 16 instead of 256, a few epochs over 1,437 digits instead of 74 over 1.3M
+ImageNet photos, and no augmentation. A run whose loss becomes NaN ends at that epoch.
 
 Reproducible bit for bit on CPU with the same seed (and the same thread count): the weights are
 drawn, the batches shuffled and dropout's masks sampled from one ``torch.Generator`` of the run,
@@ -23,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vgg.train.datasets import Dataset, load_dataset
+from vgg.train.datasets import DEFAULT_DROPOUT, DIGITS, Dataset, load_dataset
 from vgg.train.errors import TrainingError
 from vgg.train.mini import INIT_SCHEMES, MiniVGG, initialize
 
@@ -46,7 +47,7 @@ class Recipe:
     lr: float = 0.02
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    dropout: float = 0.5
+    dropout: float | None = None  # None: the dataset's (DEFAULT_DROPOUT: 0.5 for digits, 0 for shapes)
     batch_size: int = 16
     seed: int = 0
     width_divisor: int = 8
@@ -72,15 +73,24 @@ class Recipe:
             raise TrainingError(f"Unknown initialisation {self.init!r}: use one of {', '.join(INIT_SCHEMES)}.")
         if isinstance(self.anneal_epochs, bool) or not 0 <= self.anneal_epochs <= MAX_EPOCHS:
             raise TrainingError(f"Annealing epochs must be from 0 to {MAX_EPOCHS}, got {self.anneal_epochs}.")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise TrainingError(f"Dropout must be a probability from 0 up to (not including) 1, got {self.dropout}.")
         if not 0 <= self.seed < 2**63:
             raise TrainingError(f"The seed must be a whole number from 0 to 2**63 - 1, got {self.seed}.")
+
+    @property
+    def dropout_rate(self) -> float:
+        """The dropout this run uses: its own, or its dataset's default."""
+        if self.dropout is not None:
+            return self.dropout
+        return DEFAULT_DROPOUT.get(self.dataset.strip().lower(), DEFAULT_DROPOUT[DIGITS])
 
     def load_dataset(self) -> Dataset:
         return load_dataset(self.dataset, input_size=self.input_size, seed=self.dataset_seed)
 
     def network(self, dataset: Dataset) -> MiniVGG:
         return MiniVGG(self.config, batch_norm=self.batch_norm, width_divisor=self.width_divisor,
-                       input_size=dataset.input_size, num_classes=dataset.num_classes, dropout=self.dropout)
+                       input_size=dataset.input_size, num_classes=dataset.num_classes, dropout=self.dropout_rate)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -143,15 +153,25 @@ class TrainResult:
     stopped: bool = False
     threads: int = 1
     initialized_from: str | None = None
+    diverged: bool = False  # its loss became NaN or infinite: the run ended at that epoch
 
     @property
     def epochs(self) -> int:
         return len(self.history)
 
+    @property
+    def divergence(self) -> str | None:
+        """Why a diverged run's weights are of no use and what to try, in words; None when it did not diverge."""
+        if not self.diverged:
+            return None
+        return (f"The loss became NaN at epoch {self.epochs}, so training ended there and its weights are of no "
+                f"use: try a lower learning rate than {self.recipe.lr:g}"
+                f"{'' if self.recipe.batch_norm else ', or batch norm'}.")
+
     def summary(self) -> dict[str, object]:
         return {"label": self.network.label, "dataset": self.dataset.name, "test_accuracy": self.test_accuracy,
                 "epochs": self.epochs, "seconds": round(self.seconds, 3), "stopped": self.stopped,
-                "seed": self.recipe.seed, "threads": self.threads,
+                "seed": self.recipe.seed, "threads": self.threads, "diverged": self.diverged,
                 "history": [record.to_dict() for record in self.history]}
 
 
@@ -316,6 +336,10 @@ def _fit(recipe: Recipe, callback: Callback | None, stop: threading.Event | None
                                 rate, record.lr, record.seconds, test_accuracy, record)
             if halted(progress):
                 result.stopped = epoch < recipe.epochs
+                break
+            if not (math.isfinite(record.loss) and math.isfinite(record.test_loss)):
+                # NaN weights never recover: the remaining epochs would only spend minutes of CPU on them.
+                result.diverged = True
                 break
     model.eval()
     if mid_epoch or not result.history:
