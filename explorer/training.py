@@ -55,10 +55,11 @@ def submit_training(recipe: Recipe) -> int:
     return job_id
 
 
-def submit_experiment(name: str, *, seeds: int, epochs: int | None, dataset: str, lr: float | None = None) -> int:
-    """Queue an experiment; ``epochs`` and ``lr`` None keep the experiment's own."""
-    overrides = {"lr": lr} if lr is not None else {}
-    job_id = queue().submit_experiment(name, seeds=seeds, epochs=epochs, dataset=dataset, **overrides)
+def submit_experiment(name: str, *, seeds: int, epochs: int | None, dataset: str | None = None,
+                      lr: float | None = None) -> int:
+    """Queue an experiment; ``epochs``, ``dataset`` and ``lr`` None keep the experiment's own."""
+    overrides = {key: value for key, value in (("lr", lr), ("dataset", dataset)) if value is not None}
+    job_id = queue().submit_experiment(name, seeds=seeds, epochs=epochs, **overrides)
     follow(job_id)
     return job_id
 

@@ -231,11 +231,15 @@ def test_the_experiment_form_defaults_to_the_experiments_recipe_and_takes_a_lear
     at = open_train()
     assert at.selectbox(key="experiment_lr").value is None  # the experiment's own
     assert at.number_input(key="experiment_epochs").value is None
+    assert at.selectbox(key="experiment_dataset").value is None  # its own: init's is the shapes
+    at.selectbox(key="experiment_name").select("init").run()
+    assert "shapes (its own)" in at.selectbox(key="experiment_dataset").options
     at.selectbox(key="experiment_name").select("lrn")
     at.selectbox(key="experiment_lr").select(0.005)
     at.number_input(key="experiment_epochs").set_value(1)
     at.run()
     at.button(key="experiment_start").click().run()
     run_until(at, "Finished")
-    assert any("Recipe: 1 epoch per run, learning rate 0.005" in caption.value for caption in at.caption)
+    assert any("Recipe: 1 epoch per run, learning rate 0.005" in caption.value and "; digits, widths" in caption.value
+               for caption in at.caption)
     assert "Note" in at.dataframe[0].value.columns

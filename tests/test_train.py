@@ -5,6 +5,7 @@ hostile or truncated files refused)."""
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import threading
@@ -365,7 +366,9 @@ def test_experiments_are_defined_and_run_stoppably() -> None:
     assert set(EXPERIMENTS) == {"depth", "1x1", "lrn", "bn", "init", "table3"}
     assert [arm.label for arm in EXPERIMENTS["depth"].arms] == ["A", "B", "D", "E"]
     init = EXPERIMENTS["init"]
-    assert init.arms[2].init_from == init.arms[0].label and init.arms[2].copy_layers == PAPER_COPIED_LAYERS
+    assert init.arms[3].init_from == init.arms[0].label and init.arms[3].copy_layers == PAPER_COPIED_LAYERS
+    assert init.dataset == "shapes" and EXPERIMENTS["depth"].dataset == "digits"
+    assert [arm.recipe.init for arm in init.arms] == ["torchvision", "paper", "torchvision", "torchvision"]
     events: list[object] = []
     result = run_experiment("lrn", epochs=1, width_divisor=16, callback=events.append)
     assert [run.arm for run in result.runs] == ["A", "A-LRN"] and not result.stopped
@@ -380,7 +383,24 @@ def test_experiments_are_defined_and_run_stoppably() -> None:
 
 def test_the_init_experiment_copies_from_the_trained_a() -> None:
     result = run_experiment("init", epochs=1, width_divisor=16)
-    assert [run.arm for run in result.runs] == ["A (N(0, 10^-2))", "E (N(0, 10^-2))", "E (from A)"]
+    assert [run.arm for run in result.runs] == ["A", "E (N(0, 10^-2))", "E (Kaiming)", "E (from A)"]
+    assert {run.classes for run in result.runs} == {8}  # its own dataset: the shapes
+    assert "then conv1_1, conv2_1, conv3_1, conv3_2, fc6, fc7, fc8 copied from the trained A" in result.recipe_text()
+
+
+def test_a_run_whose_loss_becomes_nan_ends_there_and_says_what_to_try() -> None:
+    result = fit(replace(FAST, batch_norm=False, epochs=5, lr=10.0, init="paper"))
+    assert result.diverged and result.epochs < 5 and not math.isfinite(result.history[-1].loss)
+    assert result.divergence.startswith(f"The loss became NaN at epoch {result.epochs}")
+    assert "lower learning rate than 10, or batch norm" in result.divergence
+    assert fit(replace(FAST, epochs=1)).divergence is None
+
+
+def test_the_dropout_is_the_datasets_unless_the_recipe_says() -> None:
+    assert Recipe().dropout_rate == 0.5 and Recipe(dataset="shapes").dropout_rate == 0.0
+    assert Recipe(dataset="shapes", dropout=0.3).dropout_rate == 0.3
+    with pytest.raises(TrainingError, match="Dropout must be a probability"):
+        Recipe(dropout=1.0)
 
 
 def test_datasets_constant_lists_both() -> None:
@@ -397,7 +417,7 @@ def _run(arm: str, accuracies: list[float], losses: list[float] | None = None, s
 
 def test_the_summary_flags_diverged_and_chance_arms_instead_of_ranking_them() -> None:
     experiment = EXPERIMENTS["init"]
-    a, e_random, e_from_a = (arm.label for arm in experiment.arms)
+    a, e_random, _, e_from_a = (arm.label for arm in experiment.arms)
     result = ExperimentResult(experiment, (0,), [
         _run(a, [0.5, 0.9]),
         _run(e_random, [0.1, 0.098], [2.4, float("nan")]),  # NaN loss: diverged
@@ -455,16 +475,18 @@ def test_the_caveat_speaks_of_the_data_and_widths_the_experiment_trained_on() ->
 
 @pytest.mark.slow
 def test_the_init_experiment_at_its_defaults_shows_the_papers_point() -> None:
-    """About 40 s: A from N(0, 10^-2) learns, E from N(0, 10^-2) stays at chance (seed 0, measured 10.3%),
-    E started from the trained A learns (measured: A 92.8%, E from A 88.6%), and the summary says so."""
+    """About 4 minutes: on the shapes, E from N(0, 10^-2) diverges (its run ends at that epoch), while E
+    started from the trained A learns, and to at least A's accuracy (measured at seed 0: A 96.8%, E from A
+    98.0%); the summary says which arm did not learn."""
     result = run_experiment("init", seeds=1)
     accuracy = {run.arm: run.test_accuracy for run in result.runs}
-    a, e_random, e_from_a = (arm.label for arm in EXPERIMENTS["init"].arms)
-    assert accuracy[a] > 0.8  # chance is 0.1
-    assert accuracy[e_from_a] > 0.6 and accuracy[e_from_a] > accuracy[e_random] + 0.3
+    a, e_random, _, e_from_a = (arm.label for arm in EXPERIMENTS["init"].arms)
+    assert accuracy[a] > 0.85  # chance is 0.125
+    assert accuracy[e_from_a] > 0.9 and accuracy[e_from_a] >= accuracy[a] - 0.01
     rows = {row.arm: row for row in result.rows()}
     for run in result.runs:
-        assert rows[run.arm].learned == (run.test_accuracy >= 0.15 and not run.diverged), run.arm
-    assert rows[a].learned and rows[e_from_a].learned
-    if not rows[e_random].learned:
-        assert f"Did not learn: {e_random} {rows[e_random].note}" in result.conclusion()
+        assert rows[run.arm].learned == (run.test_accuracy >= 1.5 / 8 and not run.diverged), run.arm
+    assert rows[a].learned and rows[e_from_a].learned and not rows[e_random].learned
+    assert f"Did not learn: {e_random} {rows[e_random].note}" in result.conclusion()
+    diverged = next(run for run in result.runs if run.arm == e_random)
+    assert not diverged.diverged or len(diverged.history) < EXPERIMENTS["init"].epochs

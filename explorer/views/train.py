@@ -70,7 +70,7 @@ def _recipe_form() -> Recipe | None:
 
 def _experiment_form() -> None:
     names = list(EXPERIMENTS)
-    left, seeds_column, epochs_column, lr_column = st.columns([2, 1, 1, 1])
+    left, seeds_column, epochs_column, lr_column, data_column = st.columns([2, 1, 1, 1, 1])
     name = left.selectbox("Experiment", names, key="experiment_name",
                           format_func=lambda key: EXPERIMENTS[key].title)
     experiment = EXPERIMENTS[name]
@@ -83,11 +83,14 @@ def _experiment_form() -> None:
                              format_func=lambda v: f"{experiment.lr:g} (its own)" if v is None else f"{v:g}",
                              help="Every arm's initial learning rate. The experiment's own is the one at which "
                                   "its arms learn where the paper's did.")
+    dataset = data_column.selectbox("Dataset", (None, *vgg.train.DATASETS), key="experiment_dataset",
+                                    format_func=lambda v: f"{experiment.dataset} (its own)" if v is None else v,
+                                    help="Every arm's data. The experiment's own is the one on which its question "
+                                         "has an answer at this size (the deeper nets need the harder shapes).")
     st.caption(experiment.question)
     if st.button("Run experiment", key="experiment_start", icon=":material/science:"):
         training.submit_experiment(name, seeds=int(seeds), epochs=None if epochs is None else int(epochs),
-                                   lr=None if lr is None else float(lr),
-                                   dataset=st.session_state.get("train_dataset", "digits"))
+                                   lr=None if lr is None else float(lr), dataset=dataset)
 
 
 def _use_trained(model_id: int) -> None:

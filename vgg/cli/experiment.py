@@ -10,7 +10,7 @@ import sys
 
 from vgg.cli.train import ProgressBar
 from vgg.perf import hardware_line, hardware_summary
-from vgg.train import EXPERIMENTS, ExperimentProgress, ExperimentResult, run_experiment
+from vgg.train import DATASETS, EXPERIMENTS, ExperimentProgress, ExperimentResult, run_experiment
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=None,
                         help="initial learning rate, every arm (default: the experiment's: "
                              + ", ".join(f"{name} {e.lr:g}" for name, e in EXPERIMENTS.items()) + ")")
-    parser.add_argument("--dataset", choices=("digits", "shapes"), default=None, help="default: digits")
+    parser.add_argument("--dataset", choices=DATASETS, default=None,
+                        help="every arm's data (default: the experiment's: "
+                             + ", ".join(f"{name} {e.dataset}" for name, e in EXPERIMENTS.items()) + ")")
     parser.add_argument("--width-divisor", type=int, default=None, help="default: 8")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
