@@ -319,8 +319,8 @@ def test_a_mini_vgg_trained_on_shapes_looks_at_the_shapes():
     assert game.total == len(trained.dataset.test.labels) and game.layer == "features.40"  # conv5_3 with BN
     assert game.accuracy >= game.random_baseline + 0.3, (game.accuracy, game.random_baseline)
 
-    untrained = vgg.train.MiniVGG("D", batch_norm=True, width_divisor=4, input_size=64, num_classes=8,
-                                  dropout=0.0).build().eval()
+    untrained = vgg.train.MiniVGG("D", batch_norm=True, width_divisor=4, input_size=SHAPES_RECIPE.input_size,
+                                  num_classes=8, dropout=0.0).build().eval()
     assert play_on_test_split(untrained, trained.dataset).accuracy < game.accuracy - 0.2
 
 

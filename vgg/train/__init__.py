@@ -16,6 +16,7 @@
 from vgg.train.checkpoint import TrainedModel, checkpoint_bytes, is_trained_checkpoint, load_checkpoint, save_checkpoint
 from vgg.train.datasets import (
     DATASETS,
+    DEFAULT_DROPOUT,
     SHAPE_CLASSES,
     Dataset,
     Split,
@@ -43,7 +44,7 @@ from vgg.train.trainer import EpochRecord, Progress, Recipe, TrainResult, evalua
 
 __all__ = [  # noqa: RUF022 - grouped by topic
     # data
-    "DATASETS", "SHAPE_CLASSES", "Dataset", "Split", "digits_dataset", "load_dataset", "scans_to_images",
+    "DATASETS", "DEFAULT_DROPOUT", "SHAPE_CLASSES", "Dataset", "Split", "digits_dataset", "load_dataset", "scans_to_images",
     "shapes_dataset",
     # drawings
     "DrawnDigit", "digit_from_drawing",
