@@ -233,7 +233,8 @@ def test_the_experiment_form_defaults_to_the_experiments_recipe_and_takes_a_lear
     assert at.number_input(key="experiment_epochs").value is None
     assert at.selectbox(key="experiment_dataset").value is None  # its own: init's is the shapes
     at.selectbox(key="experiment_name").select("init").run()
-    assert "shapes (its own)" in at.selectbox(key="experiment_dataset").options
+    assert any("Its own recipe: shapes, 20 epochs per run, learning rate 0.01." in caption.value
+               for caption in at.caption)
     at.selectbox(key="experiment_name").select("lrn")
     at.selectbox(key="experiment_lr").select(0.005)
     at.number_input(key="experiment_epochs").set_value(1)

@@ -109,3 +109,13 @@ def test_train_that_diverges_says_so_and_saves_nothing(capsys: pytest.CaptureFix
                                  "--init", "paper", "--dropout", "0.2", "--out", str(out))
     assert status == 1 and stdout == "" and not out.exists()
     assert "The loss became NaN at epoch 1" in stderr and "lower learning rate than 10, or batch norm" in stderr
+
+
+def test_train_takes_the_input_size_and_annealing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "shapes40.pth"
+    status, stdout, _ = run(capsys, "train", "A", "--bn", "--dataset", "shapes", "--epochs", "2", "--width-divisor",
+                            "16", "--input-size", "40", "--anneal-epochs", "1", "--json", "--out", str(out))
+    report = json.loads(stdout)
+    assert status == 0 and report["input_size"] == 40 and report["recipe"]["anneal_epochs"] == 1
+    assert [record["lr"] for record in report["history"]] == [0.02, 0.002]
+    assert load_checkpoint(out).input_size == 40

@@ -70,7 +70,9 @@ def _recipe_form() -> Recipe | None:
 
 def _experiment_form() -> None:
     names = list(EXPERIMENTS)
-    left, seeds_column, epochs_column, lr_column, data_column = st.columns([2, 1, 1, 1, 1])
+    # Two rows: five controls side by side clipped their values at 1280 px in Projector mode.
+    left, seeds_column = st.columns([3, 1])
+    epochs_column, lr_column, data_column = st.columns(3)
     name = left.selectbox("Experiment", names, key="experiment_name",
                           format_func=lambda key: EXPERIMENTS[key].title)
     experiment = EXPERIMENTS[name]
@@ -79,15 +81,18 @@ def _experiment_form() -> None:
     epochs = epochs_column.number_input("Epochs per run", min_value=1, max_value=30, value=None,
                                         key="experiment_epochs", placeholder=f"{experiment.epochs} (its own)",
                                         help="Empty: the experiment's own number of epochs.")
+    # "its own" without the experiment's value: a selectbox keeps the label it first drew for the chosen option
+    # when only the format changes (seen in Chromium), so the values are in the caption below instead.
     lr = lr_column.selectbox("Learning rate", (None, *LEARNING_RATES), key="experiment_lr",
-                             format_func=lambda v: f"{experiment.lr:g} (its own)" if v is None else f"{v:g}",
+                             format_func=lambda v: "its own" if v is None else f"{v:g}",
                              help="Every arm's initial learning rate. The experiment's own is the one at which "
                                   "its arms learn where the paper's did.")
     dataset = data_column.selectbox("Dataset", (None, *vgg.train.DATASETS), key="experiment_dataset",
-                                    format_func=lambda v: f"{experiment.dataset} (its own)" if v is None else v,
+                                    format_func=lambda v: "its own" if v is None else v,
                                     help="Every arm's data. The experiment's own is the one on which its question "
                                          "has an answer at this size (the deeper nets need the harder shapes).")
-    st.caption(experiment.question)
+    st.caption(f"{experiment.question} Its own recipe: {experiment.dataset}, {experiment.epochs} epochs per run, "
+               f"learning rate {experiment.lr:g}.")
     if st.button("Run experiment", key="experiment_start", icon=":material/science:"):
         training.submit_experiment(name, seeds=int(seeds), epochs=None if epochs is None else int(epochs),
                                    lr=None if lr is None else float(lr), dataset=dataset)

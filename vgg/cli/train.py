@@ -39,6 +39,11 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"default: {_DEFAULTS.batch_size}")
     parser.add_argument("--init", choices=("torchvision", "paper"), default=_DEFAULTS.init,
                         help="torchvision's initialisation (default) or the paper's N(0, 10^-2)")
+    parser.add_argument("--input-size", type=int, default=None, metavar="PX",
+                        help="side of the square input in pixels, 32 to 256 (default: the dataset's, 32 for digits "
+                             "and 64 for shapes)")
+    parser.add_argument("--anneal-epochs", type=int, default=_DEFAULTS.anneal_epochs, metavar="N",
+                        help="run the last N epochs at a tenth of the learning rate (default: 0, off)")
     parser.add_argument("--dropout", type=float, default=None,
                         help="dropout in fc6 and fc7 (default: the dataset's, 0.5 for digits and 0 for shapes)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1; see docs/training.md)")
@@ -48,7 +53,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
 def recipe_from(args: argparse.Namespace) -> Recipe:
     return Recipe(args.config, batch_norm=args.bn, dataset=args.dataset, epochs=args.epochs, lr=args.lr,
                   seed=args.seed, width_divisor=args.width_divisor, batch_size=args.batch_size, init=args.init,
-                  dropout=args.dropout)
+                  dropout=args.dropout, input_size=args.input_size, anneal_epochs=args.anneal_epochs)
 
 
 def run(args: argparse.Namespace) -> int:
