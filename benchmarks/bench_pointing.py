@@ -8,7 +8,7 @@ the image the boxes cover, which is how often a uniformly random point would hit
 Goal (docs/explain.md): at least 80% of the test images at the default layer (the last
 convolution), well above the random baseline. Prints a hardware line, then JSON or a markdown table.
 ``--tolerance`` adds a second column where a peak this many pixels outside the box still counts (the
-pointing game's original 15 px at 224 px is about 4 px at the shapes' 64 px).
+pointing game's original 15 px at 224 px is about 4 px at 64 px and 6 px at the recipe's 96 px).
 """
 
 from __future__ import annotations

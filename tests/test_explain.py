@@ -314,7 +314,7 @@ def test_a_mini_vgg_trained_on_shapes_looks_at_the_shapes():
     from vgg.train import fit
 
     trained = fit(SHAPES_RECIPE, threads=torch.get_num_threads())
-    assert trained.test_accuracy >= 0.8  # it learned the shapes (96.5% on the EPYC that measured the goal)
+    assert trained.test_accuracy >= 0.8  # it learned the shapes (99.0% on the EPYC that measured the goal)
     game = play_on_test_split(trained.model, trained.dataset)
     assert game.total == len(trained.dataset.test.labels) and game.layer == "features.40"  # conv5_3 with BN
     assert game.accuracy >= game.random_baseline + 0.3, (game.accuracy, game.random_baseline)
