@@ -44,8 +44,8 @@ from vgg.train.trainer import EpochRecord, Progress, Recipe, TrainResult, evalua
 
 __all__ = [  # noqa: RUF022 - grouped by topic
     # data
-    "DATASETS", "DEFAULT_DROPOUT", "SHAPE_CLASSES", "Dataset", "Split", "digits_dataset", "load_dataset", "scans_to_images",
-    "shapes_dataset",
+    "DATASETS", "DEFAULT_DROPOUT", "SHAPE_CLASSES", "Dataset", "Split", "digits_dataset", "load_dataset",
+    "scans_to_images", "shapes_dataset",
     # drawings
     "DrawnDigit", "digit_from_drawing",
     # the mini network
