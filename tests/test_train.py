@@ -367,7 +367,7 @@ def test_experiments_are_defined_and_run_stoppably() -> None:
     assert [arm.label for arm in EXPERIMENTS["depth"].arms] == ["A", "B", "D", "E"]
     init = EXPERIMENTS["init"]
     assert init.arms[3].init_from == init.arms[0].label and init.arms[3].copy_layers == PAPER_COPIED_LAYERS
-    assert init.dataset == "shapes" and EXPERIMENTS["depth"].dataset == "digits"
+    assert init.dataset == EXPERIMENTS["depth"].dataset == "shapes" and EXPERIMENTS["lrn"].dataset == "digits"
     assert [arm.recipe.init for arm in init.arms] == ["torchvision", "paper", "torchvision", "torchvision"]
     events: list[object] = []
     result = run_experiment("lrn", epochs=1, width_divisor=16, callback=events.append)
@@ -466,9 +466,9 @@ def test_each_experiment_states_its_recipe_and_uses_the_papers_rate_without_batc
 
 
 def test_the_caveat_speaks_of_the_data_and_widths_the_experiment_trained_on() -> None:
-    digits = ExperimentResult(EXPERIMENTS["depth"], (0,)).caveat()
+    digits = ExperimentResult(EXPERIMENTS["lrn"], (0,)).caveat()
     assert digits.startswith("On 1,437 handwritten digits at 32 px with widths divided by 8")
-    shapes = ExperimentResult(EXPERIMENTS["depth"], (0,), overrides={"dataset": "shapes", "width_divisor": 4}).caveat()
+    shapes = ExperimentResult(EXPERIMENTS["lrn"], (0,), overrides={"dataset": "shapes", "width_divisor": 4}).caveat()
     assert shapes.startswith("On the project's generated shapes") and "divided by 4" in shapes
     assert "digits at 32 px" not in shapes
 
