@@ -97,6 +97,8 @@ def test_a_second_tab_on_the_jobs_link_shows_the_recipe_being_trained() -> None:
     set_tiny_recipe(first, epochs=1)
     first.select_slider(key="train_lr").set_value(0.05)
     first.number_input(key="train_seed").set_value(7)
+    assert first.selectbox(key="train_input_size").value == 0  # the dataset's own
+    first.selectbox(key="train_input_size").select(64)
     first.run()
     first.button(key="train_start").click().run()
     job = first.query_params["job"]
@@ -107,6 +109,7 @@ def test_a_second_tab_on_the_jobs_link_shows_the_recipe_being_trained() -> None:
     assert second.number_input(key="train_epochs").value == 1
     assert second.select_slider(key="train_lr").value == 0.05
     assert second.number_input(key="train_seed").value == 7
+    assert second.selectbox(key="train_input_size").value == 64  # trained at 64 px, digits' own is 32
     assert not second.warning or not any("Session State API" in w.value for w in second.warning)
     run_until(first, "Finished")
 

@@ -20,6 +20,8 @@ TITLE = "Train"
 CONFIGS = ("A", "A-LRN", "B", "C", "D", "E")
 DIVISORS = (4, 8, 16, 32)
 LEARNING_RATES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
+# 0: the dataset's own (not None: a selectbox whose session-state value is None shows no choice at all)
+INPUT_SIZES = (0, 32, 64, 96, 128)
 POLL_SECONDS = 1.0
 
 
@@ -30,7 +32,7 @@ def _form_values(recipe: Recipe) -> dict[str, object]:
     """The recipe as the form's widget values, by widget key."""
     return {"train_config": recipe.config, "train_bn": recipe.batch_norm, "train_dataset": recipe.dataset,
             "train_epochs": recipe.epochs, "train_lr": recipe.lr, "train_seed": recipe.seed,
-            "train_divisor": recipe.width_divisor}
+            "train_divisor": recipe.width_divisor, "train_input_size": recipe.input_size or 0}
 
 
 def _fill_form(view: JobView | None) -> None:
@@ -56,6 +58,13 @@ def _recipe_form() -> Recipe | None:
                                format_func={"digits": "Handwritten digits (scikit-learn)",
                                             "shapes": "Coloured shapes (generated)"}.__getitem__)
     epochs = middle.number_input("Epochs", min_value=1, max_value=100, key="train_epochs")
+    input_size = middle.selectbox("Input size", INPUT_SIZES, key="train_input_size",
+                                  format_func=lambda px: "the dataset's own" if not px
+                                  else f"{px} x {px} px",
+                                  help="The dataset's own is 32 px for the digits and 64 px for the shapes. "
+                                       "Larger inputs give the last convolution a finer grid, so Grad-CAM can point "
+                                       "more precisely (the pointing game's network is trained at 96 px), and "
+                                       "training takes longer: about (size / 64)² times the 64 px time.")
     lr = right.select_slider("Learning rate", LEARNING_RATES, key="train_lr",
                              help="Divided by 10 when the test accuracy stops improving for two epochs.")
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, key="train_seed",
@@ -65,7 +74,7 @@ def _recipe_form() -> Recipe | None:
     if not st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:"):
         return None
     return Recipe(config, batch_norm=batch_norm, dataset=dataset, epochs=int(epochs), lr=float(lr), seed=int(seed),
-                  width_divisor=int(divisor))
+                  width_divisor=int(divisor), input_size=int(input_size) or None)
 
 
 def _experiment_form() -> None:
