@@ -328,7 +328,7 @@ def test_a_plateau_peak_is_its_middle_not_the_image_edge():
     """Grad-CAM's 4 x 4 grid upsampled to 64 px is flat from a border cell's centre to the image's edge;
     the peak is that plateau's middle, where the cell's evidence is, not its first pixel in reading order."""
 
-    from vgg.explain import peak_of
+    from vgg.explain import has_peak, peak_of
 
     grid = torch.zeros(1, 1, 4, 4)
     grid[0, 0, 0, 1] = 1.0  # the top row's second cell: centre at row 7.5, column 23.5
@@ -341,6 +341,7 @@ def test_a_plateau_peak_is_its_middle_not_the_image_edge():
     assert peak_of(F.interpolate(corner, size=(64, 64), mode="bilinear", align_corners=False)[0, 0]) == (59, 59)
     with pytest.raises(ValueError, match="non-empty"):
         peak_of(torch.zeros(0, 3))
+    assert has_peak(upsampled) and not has_peak(torch.zeros(8, 8)) and not has_peak(torch.full((8, 8), 0.5))
 
 
 def test_a_flat_map_scores_a_miss_in_the_pointing_game(monkeypatch):

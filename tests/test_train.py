@@ -399,6 +399,9 @@ def test_a_run_whose_loss_becomes_nan_ends_there_and_says_what_to_try() -> None:
 def test_the_dropout_is_the_datasets_unless_the_recipe_says() -> None:
     assert Recipe().dropout_rate == 0.5 and Recipe(dataset="shapes").dropout_rate == 0.0
     assert Recipe(dataset="shapes", dropout=0.3).dropout_rate == 0.3
+    assert Recipe(dataset=" Shapes ").dropout_rate == 0.0  # named as load_dataset takes it
+    with pytest.raises(DatasetError, match="Unknown dataset 'cifar'"):
+        _ = Recipe(dataset="cifar").dropout_rate
     with pytest.raises(TrainingError, match="Dropout must be a probability"):
         Recipe(dropout=1.0)
 

@@ -28,6 +28,7 @@ from vgg.explain import (
     Explanation,
     MultiScale,
     first_conv_filters,
+    has_peak,
     inside,
     mark_box_and_peak,
     named_layers,
@@ -333,8 +334,8 @@ def _trained_attribution(entry: vgg.train.TrainedEntry, picked: training.Trained
     def draw(result: Explanation, opacity: float) -> tuple[Image.Image, str]:
         peak = peak_of(result.heatmap)
         picture = mark_box_and_peak(overlay(shown, result.heatmap, opacity=opacity), (side, side), peak, picked.box)
-        verdict = "" if picked.box is None else (" · peak inside the box" if inside(peak, picked.box)
-                                                 else " · peak outside the box")
+        verdict = ("" if picked.box is None else " · a flat map: no peak" if not has_peak(result.heatmap)
+                   else " · peak inside the box" if inside(peak, picked.box) else " · peak outside the box")
         return picture, verdict
 
     layer = _maps(explained, labels, convs[-1].path, mini_occlusion(side), draw,

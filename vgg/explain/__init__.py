@@ -18,7 +18,16 @@ from vgg.explain.dense import (
     multiscale_scores,
 )
 from vgg.explain.featurevis import ChannelVisualization, channel_activation, first_conv_filters, visualize_channel
-from vgg.explain.images import colorize, enlarged, inside, mark_box_and_peak, overlay, peak_of, resize_smallest_side
+from vgg.explain.images import (
+    colorize,
+    enlarged,
+    has_peak,
+    inside,
+    mark_box_and_peak,
+    overlay,
+    peak_of,
+    resize_smallest_side,
+)
 from vgg.explain.layers import ExplainError, Layer, named_layers, resolve_layer
 from vgg.explain.pointing import SHAPES_LAYERS, SHAPES_RECIPE, PointingGame, play_on_test_split, pointing_game
 from vgg.explain.receptive import (
@@ -41,8 +50,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic
     # an honest check: the pointing game
     "PointingGame", "pointing_game", "play_on_test_split", "SHAPES_RECIPE", "SHAPES_LAYERS",
     # pictures and layers
-    "ExplainError", "Layer", "colorize", "enlarged", "inside", "mark_box_and_peak", "named_layers", "overlay",
-    "peak_of", "resize_smallest_side", "resolve_layer",
+    "ExplainError", "Layer", "colorize", "enlarged", "has_peak", "inside", "mark_box_and_peak", "named_layers",
+    "overlay", "peak_of", "resize_smallest_side", "resolve_layer",
 ]
 
 

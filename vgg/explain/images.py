@@ -98,6 +98,12 @@ def peak_of(heatmap: torch.Tensor) -> tuple[int, int]:
     return int(row), int(column)
 
 
+def has_peak(heatmap: torch.Tensor) -> bool:
+    """Whether the map points anywhere: a flat map (every pixel equal, e.g. a Grad-CAM its ReLU zeroed) has no
+    peak, and its plateau's middle, the image's centre, must not count as pointing at an object there."""
+    return bool(heatmap.max() > heatmap.min())
+
+
 def inside(peak: tuple[int, int], box: tuple[float, float, float, float], tolerance: int = 0) -> bool:
     """Whether a (row, column) peak lies in the (x0, y0, x1, y1) box, x1 and y1 exclusive, give or take
     ``tolerance`` pixels: the pointing game's hit."""

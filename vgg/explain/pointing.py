@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from vgg.explain.attribution import explain
-from vgg.explain.images import inside, peak_of
+from vgg.explain.images import has_peak, inside, peak_of
 from vgg.explain.layers import ExplainError
 from vgg.train import Dataset, Recipe
 
@@ -64,10 +64,9 @@ def pointing_game(model: nn.Module, images: torch.Tensor, boxes: torch.Tensor, l
         result = explain(model, image[None], method, layer=layer, target=int(label))
         peak = peak_of(result.heatmap)
         peaks.append(peak)
-        # A flat map points nowhere; its plateau's middle, the image's centre, must not score a hit.
-        no_peak = bool(result.heatmap.max() == result.heatmap.min())
-        flat += no_peak
-        hits += not no_peak and inside(peak, tuple(box), tolerance)
+        pointed = has_peak(result.heatmap)
+        flat += not pointed
+        hits += pointed and inside(peak, tuple(box), tolerance)
         x0, y0, x1, y1 = box
         covered += max(0.0, min(x1, width) - max(x0, 0)) * max(0.0, min(y1, height) - max(y0, 0)) / (height * width)
     total = int(images.shape[0])

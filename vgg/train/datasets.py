@@ -96,11 +96,17 @@ def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, .
     return (images - torch.tensor(mean).view(shape)) / torch.tensor(std).view(shape)
 
 
-def load_dataset(name: str, *, input_size: int | None = None, seed: int = 0) -> Dataset:
-    """``digits`` or ``shapes`` at ``input_size`` (default: 32 for digits, 64 for shapes)."""
+def dataset_key(name: str) -> str:
+    """The dataset's own name (one of ``DATASETS``) for ``name`` in any case and spacing; DatasetError otherwise."""
     key = name.strip().lower()
     if key not in DATASETS:
         raise DatasetError(f"Unknown dataset {name!r}: use one of {', '.join(DATASETS)}.")
+    return key
+
+
+def load_dataset(name: str, *, input_size: int | None = None, seed: int = 0) -> Dataset:
+    """``digits`` or ``shapes`` at ``input_size`` (default: 32 for digits, 64 for shapes)."""
+    key = dataset_key(name)
     size = DEFAULT_INPUT_SIZE[key] if input_size is None else _check_size(input_size)
     with _BUILDING:  # one build at a time: two threads importing scikit-learn at once can see it half-imported
         return digits_dataset(input_size=size, seed=seed) if key == DIGITS else shapes_dataset(input_size=size,

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vgg.train.datasets import DEFAULT_DROPOUT, DIGITS, Dataset, load_dataset
+from vgg.train.datasets import DEFAULT_DROPOUT, Dataset, dataset_key, load_dataset
 from vgg.train.errors import TrainingError
 from vgg.train.mini import INIT_SCHEMES, MiniVGG, initialize
 
@@ -83,7 +83,7 @@ class Recipe:
         """The dropout this run uses: its own, or its dataset's default."""
         if self.dropout is not None:
             return self.dropout
-        return DEFAULT_DROPOUT.get(self.dataset.strip().lower(), DEFAULT_DROPOUT[DIGITS])
+        return DEFAULT_DROPOUT[dataset_key(self.dataset)]
 
     def load_dataset(self) -> Dataset:
         return load_dataset(self.dataset, input_size=self.input_size, seed=self.dataset_seed)
